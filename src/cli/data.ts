@@ -1,0 +1,104 @@
+/**
+ * `stockflow data generate | import | info`: the market database.
+ */
+import type { Command } from 'commander';
+import { loadConfig, marketDbPath } from '../config.js';
+import { generateMarket, DEMO_DEFAULTS } from '../demo/generate.js';
+import { importCsvs } from '../ingest/import.js';
+import { openMarketReadonly } from '../market/db.js';
+import { marketInfo } from '../market/reader.js';
+import { logger } from '../log.js';
+import { action, intArg } from './run.js';
+import { progressBar } from './progress.js';
+
+export function registerData(program: Command): void {
+  const data = program.command('data').description('create, import and inspect the market database (data/market.db)');
+
+  data
+    .command('generate')
+    .description('write a deterministic synthetic NSE/BSE market into <data-dir>/market.db')
+    .option('--stocks <n>', 'number of stocks in the master list', intArg(10), DEMO_DEFAULTS.stocks)
+    .option('--days <n>', 'trading sessions of prices, ending at a fixed date', intArg(30), DEMO_DEFAULTS.days)
+    .option('--seed <n>', 'random seed: same seed, same rows', intArg(0), DEMO_DEFAULTS.seed)
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
+    .addHelpText('after', '\nExamples:\n  stockflow data generate\n  stockflow data generate --stocks 500 --days 300 --seed 7 --data-dir /tmp/demo')
+    .action(
+      action(async (o: { stocks: number; days: number; seed: number; dataDir?: string }) => {
+        const cfg = loadConfig(o);
+        const bar = progressBar();
+        const s = await generateMarket({
+          file: marketDbPath(cfg.dataDir),
+          stocks: o.stocks,
+          days: o.days,
+          seed: o.seed,
+          onProgress: (done, total) => (done === 0 ? bar.start(total, 'generate') : bar.update(done)),
+        });
+        bar.stop();
+        logger().info(s, 'market generated');
+        process.stdout.write(
+          `wrote ${s.file}: ${s.stocks} stocks (${s.active} active), ${s.priceRows} price rows, sessions ${s.firstSession} … ${s.lastSession}, in ${(s.ms / 1000).toFixed(1)} s\n`,
+        );
+      }),
+    );
+
+  data
+    .command('import')
+    .description("load an analyst's own CSV files into <data-dir>/market.db (validated, upserted, one transaction per file)")
+    .requiredOption('--master <file>', 'master stock list CSV')
+    .requiredOption('--prices <file>', 'daily prices CSV')
+    .option('--results <file>', 'quarterly results CSV')
+    .option('--calendar <file>', 'earnings calendar CSV')
+    .option('--sentiment <file>', 'news sentiment CSV')
+    .option('--holidays <file>', 'market holidays CSV')
+    .option('--max-reject-rate <fraction>', 'fail a file when more than this share of its rows is rejected', parseFloat, 0.01)
+    .option('--rejects <file>', 'where rejected rows go (default <data-dir>/rejects.csv)')
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
+    .addHelpText('after', '\nExample:\n  stockflow data import --master data/samples/master.csv --prices data/samples/prices.csv \\\n    --results data/samples/results.csv --holidays data/samples/holidays.csv')
+    .action(
+      action((o: {
+        master: string; prices: string; results?: string; calendar?: string; sentiment?: string; holidays?: string;
+        maxRejectRate: number; rejects?: string; dataDir?: string;
+      }) => {
+        const cfg = loadConfig(o);
+        const s = importCsvs({
+          dataDir: cfg.dataDir,
+          files: { master: o.master, prices: o.prices, results: o.results, calendar: o.calendar, sentiment: o.sentiment, holidays: o.holidays },
+          maxRejectRate: o.maxRejectRate,
+          rejectsFile: o.rejects,
+        });
+        process.stdout.write(s.text);
+        return s.exitCode;
+      }),
+    );
+
+  data
+    .command('info')
+    .description('row counts, date range and active stocks in <data-dir>/market.db')
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
+    .option('--json', 'print JSON')
+    .action(
+      action((o: { dataDir?: string; json?: boolean }) => {
+        const cfg = loadConfig(o);
+        const db = openMarketReadonly(cfg.dataDir);
+        try {
+          const i = marketInfo(db);
+          if (o.json) process.stdout.write(`${JSON.stringify(i, null, 2)}\n`);
+          else
+            process.stdout.write(
+              [
+                `market:     ${marketDbPath(cfg.dataDir)}`,
+                `stocks:     ${i.stocks} (${i.active} active, ${i.suspended} suspended, ${i.delisted} delisted)`,
+                `prices:     ${i.priceRows} rows, ${i.firstSession ?? '-'} … ${i.lastSession ?? '-'}`,
+                `results:    ${i.results}`,
+                `calendar:   ${i.calendar}`,
+                `news:       ${i.news}`,
+                `holidays:   ${i.holidays}`,
+                '',
+              ].join('\n'),
+            );
+        } finally {
+          db.close();
+        }
+      }),
+    );
+}

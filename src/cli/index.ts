@@ -1,0 +1,34 @@
+/**
+ * `stockflow`: the command-line entry point. It only parses and dispatches;
+ * each command lives in its own file under src/cli/.
+ */
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT, loadDotEnv } from '../config.js';
+import { EXIT_CODES } from '../errors.js';
+import { registerData } from './data.js';
+
+loadDotEnv();
+
+const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+
+const program = new Command()
+  .name('stockflow')
+  .description('Nightly batch scoring of NSE/BSE stocks: point-in-time features, an ONNX model, ranked predictions.')
+  .version(pkg.version)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerData(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version end with exit code 0; everything else is a usage error.
+    if (e.exitCode === 0) process.exit(0);
+    process.exit(EXIT_CODES.BAD_ARGS);
+  }
+  throw e;
+}

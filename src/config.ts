@@ -1,0 +1,121 @@
+/**
+ * Environment variables and command-line flags → one typed configuration.
+ * Every variable stockflow reads is read here, and documented in the README.
+ */
+import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { badArgs } from './errors.js';
+
+/** The package root (where package.json, sql/ and models/ live), from dist/src or src. */
+export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'sql'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return start;
+    dir = up;
+  }
+}
+
+export const SQL_DIR = path.join(PACKAGE_ROOT, 'sql');
+export const TIME_ZONE = 'Asia/Kolkata';
+
+export interface NotifyConfig {
+  slackWebhookUrl?: string;
+  smtpUrl?: string;
+  smtpHost?: string;
+  smtpPort?: number;
+  smtpUser?: string;
+  smtpPassword?: string;
+  mailFrom?: string;
+  mailTo?: string[];
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  rateLimitRps: number;
+  corsOrigins: string[];
+  adminToken?: string;
+}
+
+export interface Config {
+  dataDir: string;
+  modelsDir: string;
+  logLevel: string;
+  threads: number;
+  preferredModelVersion?: string;
+  server: ServerConfig;
+  notify: NotifyConfig;
+}
+
+export interface CommonFlags {
+  dataDir?: string;
+  modelsDir?: string;
+  threads?: string | number;
+  host?: string;
+  port?: string | number;
+}
+
+type Env = Record<string, string | undefined>;
+
+let envFileLoaded = false;
+/** Loads `.env` from the working directory once, without overriding set variables. */
+export function loadDotEnv(file = '.env'): void {
+  if (envFileLoaded) return;
+  envFileLoaded = true;
+  if (!existsSync(file)) return;
+  const before = { ...process.env };
+  process.loadEnvFile(file);
+  for (const [k, v] of Object.entries(before)) process.env[k] = v;
+}
+
+function intFrom(value: string | number | undefined, what: string, min: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < min) throw badArgs(`${what} must be a whole number ≥ ${min}, got '${value}'`);
+  return n;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Config {
+  const dataDir = path.resolve(flags.dataDir ?? env.STOCKFLOW_DATA_DIR ?? 'data');
+  const modelsDir = path.resolve(flags.modelsDir ?? env.STOCKFLOW_MODELS_DIR ?? path.join(PACKAGE_ROOT, 'models'));
+  const threads = intFrom(flags.threads, '--threads', 1) ?? intFrom(env.STOCKFLOW_THREADS, 'STOCKFLOW_THREADS', 1) ?? defaultThreads();
+  const mailTo = env.MAIL_TO?.split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    dataDir,
+    modelsDir,
+    logLevel: env.LOG_LEVEL?.toLowerCase() ?? 'info',
+    threads,
+    preferredModelVersion: env.PREFERRED_MODEL_VERSION || undefined,
+    server: {
+      host: flags.host ?? env.HOST ?? '127.0.0.1',
+      port: intFrom(flags.port, '--port', 0) ?? intFrom(env.PORT ?? env.API_PORT, 'PORT', 0) ?? 8000,
+      rateLimitRps: intFrom(env.RATE_LIMIT_RPS, 'RATE_LIMIT_RPS', 0) ?? 100,
+      corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      adminToken: env.STOCKFLOW_ADMIN_TOKEN || undefined,
+    },
+    notify: {
+      slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+      smtpUrl: env.SMTP_URL || undefined,
+      smtpHost: env.SMTP_HOST || undefined,
+      smtpPort: intFrom(env.SMTP_PORT, 'SMTP_PORT', 1),
+      smtpUser: env.SMTP_USER || undefined,
+      smtpPassword: env.SMTP_PASSWORD || undefined,
+      mailFrom: env.MAIL_FROM || undefined,
+      mailTo: mailTo && mailTo.length > 0 ? mailTo : undefined,
+    },
+  };
+}
+
+export const marketDbPath = (dataDir: string): string => path.join(dataDir, 'market.db');
+export const predictionsDbPath = (dataDir: string): string => path.join(dataDir, 'predictions.db');
+export const predictionsDir = (dataDir: string): string => path.join(dataDir, 'predictions');

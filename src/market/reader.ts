@@ -1,0 +1,93 @@
+/**
+ * Read-only queries on market.db that more than one stage needs: the master
+ * list, the as-of session for a prediction date, and summary counts.
+ * (Per-stock feature inputs are read by src/features/inputs.ts.)
+ */
+import type { Db } from './db.js';
+import type { IsoDate } from './dates.js';
+import type { Stock } from './types.js';
+
+export interface UniverseFilter {
+  /** Only these codes (still ACTIVE ones). */
+  codes?: string[];
+  /** Only stocks with a result expected in [date, date + n days]. */
+  earningsWithin?: { date: IsoDate; days: number };
+  limit?: number;
+}
+
+const STOCK_COLUMNS = 'bse_code, nse_symbol, company_name, sector, status, market_cap_cr, circuit_band_pct, listed_on';
+
+/** ACTIVE stocks, largest market cap first (ties and unknown caps by code). */
+export function activeStocks(db: Db, filter: UniverseFilter = {}): Stock[] {
+  const where = ["status = 'ACTIVE'"];
+  const params: unknown[] = [];
+  if (filter.codes && filter.codes.length > 0) {
+    where.push(`bse_code IN (${filter.codes.map(() => '?').join(',')})`);
+    params.push(...filter.codes);
+  }
+  if (filter.earningsWithin) {
+    where.push(
+      "EXISTS (SELECT 1 FROM earnings_calendar e WHERE e.bse_code = m.bse_code AND e.expected_on >= ? AND e.expected_on <= date(?, '+' || ? || ' days'))",
+    );
+    params.push(filter.earningsWithin.date, filter.earningsWithin.date, filter.earningsWithin.days);
+  }
+  let sql = `SELECT ${STOCK_COLUMNS} FROM master_stock_list m WHERE ${where.join(' AND ')}
+             ORDER BY market_cap_cr IS NULL, market_cap_cr DESC, bse_code`;
+  if (filter.limit !== undefined) {
+    sql += ' LIMIT ?';
+    params.push(filter.limit);
+  }
+  return db.prepare(sql).all(...params) as Stock[];
+}
+
+export function stockByCode(db: Db, code: string): Stock | undefined {
+  return db.prepare(`SELECT ${STOCK_COLUMNS} FROM master_stock_list WHERE bse_code = ?`).get(code) as Stock | undefined;
+}
+
+/** The latest session with any price before `date` (the market-wide as-of session), or undefined. */
+export function latestSessionBefore(db: Db, date: IsoDate): IsoDate | undefined {
+  const r = db.prepare('SELECT max(trade_date) AS d FROM daily_prices WHERE trade_date < ?').get(date) as { d: string | null };
+  return r.d ?? undefined;
+}
+
+/** The number of distinct sessions with prices before `date` (bounded, for history checks). */
+export function sessionCountBefore(db: Db, date: IsoDate, atMost: number): number {
+  const r = db
+    .prepare('SELECT count(*) AS n FROM (SELECT DISTINCT trade_date FROM daily_prices WHERE trade_date < ? ORDER BY trade_date DESC LIMIT ?)')
+    .get(date, atMost) as { n: number };
+  return r.n;
+}
+
+export interface MarketInfo {
+  stocks: number;
+  active: number;
+  suspended: number;
+  delisted: number;
+  priceRows: number;
+  firstSession: IsoDate | null;
+  lastSession: IsoDate | null;
+  results: number;
+  calendar: number;
+  news: number;
+  holidays: number;
+}
+
+export function marketInfo(db: Db): MarketInfo {
+  const one = <T>(sql: string): T => db.prepare(sql).get() as T;
+  const status = db.prepare('SELECT status, count(*) AS n FROM master_stock_list GROUP BY status').all() as { status: string; n: number }[];
+  const by = (s: string): number => status.find((r) => r.status === s)?.n ?? 0;
+  const range = one<{ a: string | null; b: string | null }>('SELECT min(trade_date) AS a, max(trade_date) AS b FROM daily_prices');
+  return {
+    stocks: status.reduce((a, r) => a + r.n, 0),
+    active: by('ACTIVE'),
+    suspended: by('SUSPENDED'),
+    delisted: by('DELISTED'),
+    priceRows: one<{ n: number }>('SELECT count(*) AS n FROM daily_prices').n,
+    firstSession: range.a,
+    lastSession: range.b,
+    results: one<{ n: number }>('SELECT count(*) AS n FROM quarterly_results').n,
+    calendar: one<{ n: number }>('SELECT count(*) AS n FROM earnings_calendar').n,
+    news: one<{ n: number }>('SELECT count(*) AS n FROM news_sentiment').n,
+    holidays: one<{ n: number }>('SELECT count(*) AS n FROM market_holidays').n,
+  };
+}
