@@ -1,0 +1,150 @@
+/**
+ * A batch job as the CLI and the scheduler start it: take the lock, handle
+ * SIGINT/SIGTERM, run one date (or a backfill of trading days), notify, and
+ * turn the outcome into an exit code.
+ */
+import type { Config } from '../config.js';
+import { EXIT_CODES, StockflowError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { IsoDate } from '../market/dates.js';
+import { openMarketReadonly } from '../market/db.js';
+import { TradingCalendar } from '../market/calendar.js';
+import { openPredictionsForWrite } from '../output/db.js';
+import { loadScoringModel } from '../model/scoring-model.js';
+import type { Progress } from '../cli/progress.js';
+import { acquireBatchLock } from './lock.js';
+import { runBatch, type BatchResult } from './run.js';
+import { sendRunNotifications } from './notice.js';
+
+export interface JobFlags {
+  codes?: string[];
+  limit?: number;
+  earningsWithin?: number;
+  maxErrorRate: number;
+  model?: string;
+  allowStale?: boolean;
+  wait?: boolean;
+  notify: boolean;
+  force?: boolean;
+}
+
+export interface JobContext {
+  cfg: Config;
+  flags: JobFlags;
+  log: Logger;
+  progress?: Progress;
+  /** Where the one-line summary goes (stdout for the CLI). */
+  out?: (line: string) => void;
+}
+
+/** An AbortController tripped by SIGINT/SIGTERM for the life of `fn`. */
+async function withSignals<T>(log: Logger, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log.warn({ signal: sig }, 'stopping: finishing nothing half-done');
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal): Promise<BatchResult> {
+  const f = c.flags;
+  const result = await runBatch({
+    dataDir: c.cfg.dataDir,
+    date,
+    threads: c.cfg.threads,
+    codes: f.codes,
+    limit: f.limit,
+    earningsWithin: f.earningsWithin,
+    allowStale: f.allowStale,
+    maxErrorRate: f.maxErrorRate,
+    loadModel: () => loadScoringModel(c.cfg, { explicit: f.model, log: c.log }),
+    log: c.log,
+    signal,
+    progress: c.progress,
+  });
+  if (f.notify) await sendRunNotifications(result, c.cfg, c.log);
+  const out = c.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const pct = (100 * result.skippedPct).toFixed(1);
+  out(
+    `${result.status === 'succeeded' ? 'ok' : 'FAILED (error budget)'} ${date} (as of ${result.asOf}): ${result.counts.processed} scored, ` +
+      `${result.counts.skipped} skipped (${pct}%), ${result.counts.predictedUc} predicted upper circuit, ${result.counts.high} HIGH`,
+  );
+  out(`report:      ${result.paths.report}`);
+  out(`predictions: ${result.paths.predictionsCsv}`);
+  out(`skipped:     ${result.paths.skippedCsv}`);
+  out(`database:    ${result.paths.database}`);
+  return result;
+}
+
+export async function runOneDate(date: IsoDate, c: JobContext): Promise<number> {
+  const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait });
+  try {
+    return await withSignals(c.log, async (signal) => (await runLocked(date, c, signal)).exitCode);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Trading days in [from, to]: the prediction dates of a backfill. */
+export function backfillDates(dataDir: string, from: IsoDate, to: IsoDate): IsoDate[] {
+  const market = openMarketReadonly(dataDir);
+  try {
+    return TradingCalendar.fromDb(market).sessionsBetween(from, to);
+  } finally {
+    market.close();
+  }
+}
+
+function completedDates(dataDir: string): Map<string, Set<string>> {
+  const db = openPredictionsForWrite(dataDir);
+  try {
+    const rows = db
+      .prepare("SELECT prediction_date AS d, model_name || '/' || model_version AS m FROM batch_runs WHERE status = 'succeeded'")
+      .all() as { d: string; m: string }[];
+    const map = new Map<string, Set<string>>();
+    for (const r of rows) {
+      let s = map.get(r.d);
+      if (!s) map.set(r.d, (s = new Set()));
+      s.add(r.m);
+    }
+    return map;
+  } finally {
+    db.close();
+  }
+}
+
+export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Promise<number> {
+  const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait });
+  try {
+    const dates = backfillDates(c.cfg.dataDir, from, to);
+    if (dates.length === 0) {
+      c.log.info({ from, to }, 'no trading days in range');
+      return EXIT_CODES.OK;
+    }
+    const model = await loadScoringModel(c.cfg, { explicit: c.flags.model, log: c.log });
+    const done = completedDates(c.cfg.dataDir);
+    let worst: number = EXIT_CODES.OK;
+    return await withSignals(c.log, async (signal) => {
+      for (const d of dates) {
+        if (!c.flags.force && done.get(d)?.has(`${model.name}/${model.version}`)) {
+          c.log.info({ date: d, model: model.version }, 'already complete, skipped (use --force to re-run)');
+          continue;
+        }
+        if (signal.aborted) throw new StockflowError('INTERRUPTED', `interrupted before ${d}; completed dates are kept, re-run to resume`);
+        const r = await runLocked(d, { ...c, flags: { ...c.flags, model: `${model.name}/${model.version}` } }, signal);
+        worst = Math.max(worst, r.exitCode);
+      }
+      return worst;
+    });
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The nightly pipeline for one prediction date:
+ * plan → extract (worker pool) → score → write → report, under the data
+ * directory's batch lock. Notification is the caller's (src/batch/notice.ts)
+ * so that a notification failure can never change what was written.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
+import { EXIT_CODES, StockflowError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { IsoDate } from '../market/dates.js';
+import { openMarketReadonly } from '../market/db.js';
+import type { Stock } from '../market/types.js';
+import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
+import { computeFeatures } from '../features/service.js';
+import type { SkipRecord } from '../features/types.js';
+import { openPredictionsForWrite } from '../output/db.js';
+import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
+import { renderReport, type StageTiming } from '../output/report.js';
+import { writeFileAtomic } from '../output/atomic.js';
+import type { Prediction, SkippedStock } from '../output/types.js';
+import { recordRunFinish, recordRunStart, writeRunRows, type RunStatus } from '../output/writer.js';
+import type { ScoringModel } from '../model/scoring-model.js';
+import { plan, type PlanOptions } from './plan.js';
+import { rank } from './rank.js';
+import type { Progress } from '../cli/progress.js';
+
+export const DEFAULT_MAX_ERROR_RATE = 0.02;
+export const SCORE_GROUP_SIZE = 1000;
+
+export interface BatchOptions extends PlanOptions {
+  dataDir: string;
+  date: IsoDate;
+  threads: number;
+  maxErrorRate?: number;
+  /** Loads the model to score with (called once per run, after planning). */
+  loadModel: () => Promise<ScoringModel>;
+  log: Logger;
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+export interface BatchCounts {
+  universe: number;
+  processed: number;
+  skipped: number;
+  predictedUc: number;
+  high: number;
+  medium: number;
+  low: number;
+}
+
+export interface BatchResult {
+  runId: string;
+  date: IsoDate;
+  asOf: IsoDate;
+  status: RunStatus;
+  exitCode: number;
+  counts: BatchCounts;
+  skippedPct: number;
+  model: { name: string; version: string; type: string; sha256: string; rocAuc?: number };
+  paths: OutputPaths & { database: string };
+  stageMs: Record<string, number>;
+  durationMs: number;
+  ranked: Prediction[];
+  reportText: string;
+  fingerprint: string;
+}
+
+function interrupted(): StockflowError {
+  return new StockflowError('INTERRUPTED', 'interrupted: stopped before writing; earlier outputs are untouched');
+}
+
+/** Runs one date. The caller holds the batch lock. */
+export async function runBatch(o: BatchOptions): Promise<BatchResult> {
+  const t0 = performance.now();
+  const runId = `${o.date}-${randomUUID().slice(0, 8)}`;
+  const log = o.log.child({ runId, date: o.date });
+  const stageMs: Record<string, number> = {};
+  const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+    const s = performance.now();
+    try {
+      return await fn();
+    } finally {
+      stageMs[name] = Math.round(performance.now() - s);
+    }
+  };
+  const checkAbort = (): void => {
+    if (o.signal?.aborted) throw interrupted();
+  };
+
+  const marketFile = marketDbPath(o.dataDir);
+  const market = openMarketReadonly(o.dataDir);
+  const out = openPredictionsForWrite(o.dataDir);
+  recordRunStart(out, { runId, date: o.date, startedAt: new Date().toISOString(), threads: o.threads });
+  log.info({ threads: o.threads }, 'batch started');
+  try {
+    // plan
+    const p = await timed('plan', () => plan(market, o.date, o));
+    const stocks = new Map<string, Stock>(p.stocks.map((s) => [s.bse_code, s]));
+    log.info({ asOf: p.ctx.asOf, universe: p.stocks.length }, 'planned');
+    const model = await timed('model_load', o.loadModel);
+    log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
+    checkAbort();
+
+    // extract
+    const fs = await timed('extract', () =>
+      computeFeatures(market, marketFile, p.stocks, o.date, {
+        threads: o.threads,
+        ctx: p.ctx,
+        signal: o.signal,
+        onProgress: (done, total) => (done === 0 ? o.progress?.start(total, 'extract') : o.progress?.update(done)),
+      }),
+    ).catch((e: unknown) => {
+      if (o.signal?.aborted) throw interrupted();
+      throw e;
+    });
+    o.progress?.stop();
+    checkAbort();
+    const n = fs.block.codes.length;
+    log.info({ extracted: n, skipped: fs.block.skips.length }, 'features extracted');
+
+    // score
+    const probs = await timed('score', () => model.score(fs.block.values, n, SCORE_GROUP_SIZE));
+    const ranked = rank(fs.block.codes, probs, stocks);
+    checkAbort();
+
+    // write
+    const skips: SkipRecord[] = [...p.rejected, ...fs.block.skips];
+    const skipped: SkippedStock[] = skips
+      .map((s) => {
+        const st = stocks.get(s.bse_code);
+        return { bse_code: s.bse_code, nse_symbol: st?.nse_symbol ?? null, company_name: st?.company_name ?? '', reason: s.reason, detail: s.detail };
+      })
+      .sort((a, b) => (a.bse_code < b.bse_code ? -1 : a.bse_code > b.bse_code ? 1 : 0));
+    const universe = p.stocks.length + p.rejected.length;
+    const uc = ranked.filter((r) => r.label === 1);
+    const counts: BatchCounts = {
+      universe,
+      processed: ranked.length,
+      skipped: skipped.length,
+      predictedUc: uc.length,
+      high: uc.filter((r) => r.confidence === 'HIGH').length,
+      medium: uc.filter((r) => r.confidence === 'MEDIUM').length,
+      low: uc.filter((r) => r.confidence === 'LOW').length,
+    };
+    const skippedPct = universe > 0 ? skipped.length / universe : 0;
+    const maxErrorRate = o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE;
+    const status: RunStatus = skippedPct > maxErrorRate ? 'budget_exceeded' : 'succeeded';
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({ date: o.date, asOf: p.ctx.asOf, fs: FEATURE_SET_VERSION, model: model.sha256, codes: fs.block.codes, skips }))
+      .update(new Uint8Array(fs.block.values.buffer, fs.block.values.byteOffset, n * N_FEATURES * 4))
+      .digest('hex');
+    const paths = { ...outputPaths(predictionsDir(o.dataDir), o.date), database: predictionsDbPath(o.dataDir) };
+    const timestamp = new Date().toISOString();
+    const written = await timed('write', () => {
+      writeFileAtomic(paths.predictionsCsv, predictionsCsv(ranked));
+      writeFileAtomic(paths.skippedCsv, skippedCsv(skipped));
+      return writeRunRows(out, {
+        runId,
+        date: o.date,
+        asOf: p.ctx.asOf,
+        modelVersion: model.version,
+        modelType: model.type,
+        featureSetVersion: FEATURE_SET_VERSION,
+        predictions: ranked,
+        skipped,
+        features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
+        timestamp,
+      });
+    });
+
+    // report
+    const skippedByReason: Record<string, number> = {};
+    for (const s of skipped) skippedByReason[s.reason] = (skippedByReason[s.reason] ?? 0) + 1;
+    const stageNames: [string, string][] = [
+      ['plan', 'Planning'],
+      ['model_load', 'Model Load'],
+      ['extract', 'Feature Extraction'],
+      ['score', 'Model Prediction'],
+      ['write', 'Database Write'],
+    ];
+    const stages: StageTiming[] = stageNames.map(([k, name]) => ({ name, ms: stageMs[k] ?? 0 }));
+    const durationMs = Math.round(performance.now() - t0);
+    const reportText = renderReport({
+      date: o.date,
+      asOf: p.ctx.asOf,
+      status: status === 'succeeded' ? 'SUCCEEDED' : `FAILED: ${(100 * skippedPct).toFixed(1)}% skipped exceeds the ${(100 * maxErrorRate).toFixed(1)}% error budget`,
+      model: { name: model.name, version: model.version, type: model.type, metricName: model.rocAuc !== undefined ? 'ROC-AUC' : undefined, metricValue: model.rocAuc },
+      featureSetVersion: FEATURE_SET_VERSION,
+      durationMs,
+      universe,
+      processed: counts.processed,
+      skipped: counts.skipped,
+      skippedByReason,
+      ranked,
+      stages,
+      outputs: {
+        database: paths.database,
+        dbRows: written.predictions,
+        csv: paths.predictionsCsv,
+        csvRows: ranked.length,
+        skippedCsv: paths.skippedCsv,
+        skippedRows: skipped.length,
+      },
+      maxErrorRate,
+    });
+    writeFileAtomic(paths.report, reportText);
+    const modelInfo = { name: model.name, version: model.version, type: model.type, sha256: model.sha256 };
+    recordRunFinish(out, runId, {
+      status,
+      asOf: p.ctx.asOf,
+      model: modelInfo,
+      featureSetVersion: FEATURE_SET_VERSION,
+      counts,
+      stageMs,
+      fingerprint,
+      error: status === 'budget_exceeded' ? `skipped ${(100 * skippedPct).toFixed(2)}% > ${(100 * maxErrorRate).toFixed(2)}%` : undefined,
+    });
+    const result: BatchResult = {
+      runId,
+      date: o.date,
+      asOf: p.ctx.asOf,
+      status,
+      exitCode: status === 'succeeded' ? EXIT_CODES.OK : EXIT_CODES.ERROR_BUDGET,
+      counts,
+      skippedPct,
+      model: { ...modelInfo, rocAuc: model.rocAuc },
+      paths,
+      stageMs,
+      durationMs,
+      ranked,
+      reportText,
+      fingerprint,
+    };
+    log.info({ status, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
+    return result;
+  } catch (e) {
+    o.progress?.stop();
+    const status: RunStatus = e instanceof StockflowError && e.kind === 'INTERRUPTED' ? 'interrupted' : 'failed';
+    try {
+      recordRunFinish(out, runId, { status, stageMs, error: (e as Error).message });
+    } catch {
+      // The run's own bookkeeping must not hide the error that stopped it.
+    }
+    log.error({ status, error: (e as Error).message }, 'batch did not complete');
+    throw e;
+  } finally {
+    market.close();
+    out.close();
+  }
+}
+

@@ -1,0 +1,91 @@
+/**
+ * `stockflow batch`: the nightly job for one date, or a backfill over a range.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { badArgs } from '../errors.js';
+import { logger } from '../log.js';
+import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
+import { runBackfill, runOneDate } from '../batch/job.js';
+import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
+import { action, codesArg, intArg } from './run.js';
+import { progressBar } from './progress.js';
+
+export interface BatchFlags {
+  date?: string;
+  from?: string;
+  to?: string;
+  force?: boolean;
+  codes?: string[];
+  limit?: number;
+  earningsWithin?: number;
+  maxErrorRate: number;
+  model?: string;
+  threads?: string;
+  dataDir?: string;
+  modelsDir?: string;
+  allowStale?: boolean;
+  wait?: boolean;
+  notify: boolean;
+}
+
+/** `--date today` is today in Asia/Kolkata; anything else must be a real YYYY-MM-DD date. */
+export function resolveDate(s: string, flag = '--date'): IsoDate {
+  return s === 'today' ? todayIn('Asia/Kolkata') : parseIsoDate(s, flag);
+}
+
+function rate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw badArgs(`--max-error-rate must be a fraction between 0 and 1, got '${value}'`);
+  return n;
+}
+
+export function registerBatch(program: Command): void {
+  program
+    .command('batch')
+    .description('score every ACTIVE stock for a prediction date: predictions.db, ranked CSV, skipped list, text report')
+    .option('--date <YYYY-MM-DD|today>', 'prediction date (the morning before its session); today = today in Asia/Kolkata')
+    .option('--from <YYYY-MM-DD>', 'backfill: first prediction date (trading days only)')
+    .option('--to <YYYY-MM-DD>', 'backfill: last prediction date')
+    .option('--force', 're-run dates already completed with the same model (backfill)')
+    .option('--codes <list>', 'only these BSE codes, comma-separated', codesArg)
+    .option('--limit <n>', 'only the first n stocks by market cap', intArg(1))
+    .option('--earnings-within <days>', 'only stocks with results expected within this many days', intArg(0))
+    .option('--max-error-rate <fraction>', 'fail the run when more than this share of stocks is skipped', rate, DEFAULT_MAX_ERROR_RATE)
+    .option('--model <version>', 'score with this registered model version (or name/version)')
+    .option('--threads <n>', 'worker threads (default: cores − 1, env STOCKFLOW_THREADS)')
+    .option('--allow-stale', 'run even when the last session is more than 7 days before the date')
+    .option('--wait', 'wait for another running batch instead of exiting')
+    .option('--no-notify', 'do not send Slack/email notifications')
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
+    .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  stockflow batch --date 2025-11-14
+  stockflow batch --date today --data-dir /data
+  stockflow batch --date 2025-11-14 --earnings-within 30 --max-error-rate 0.05
+  stockflow batch --from 2025-10-01 --to 2025-10-31        # backfill, resumable
+
+Exit codes: 0 success; 1 unexpected error; 2 bad arguments; 3 missing inputs
+or no usable model; 4 error budget exceeded (outputs written); 5 another
+batch holds the lock; 130 interrupted.`,
+    )
+    .action(
+      action(async (f: BatchFlags) => {
+        const cfg = loadConfig(f);
+        if (f.date && (f.from || f.to)) throw badArgs('give either --date or --from/--to, not both');
+        const common = { cfg, flags: f, log: logger(), progress: progressBar() };
+        if (f.from || f.to) {
+          if (!f.from || !f.to) throw badArgs('a backfill needs both --from and --to');
+          const from = resolveDate(f.from, '--from');
+          const to = resolveDate(f.to, '--to');
+          if (from > to) throw badArgs(`--from ${from} is after --to ${to}`);
+          return runBackfill(from, to, common);
+        }
+        if (!f.date) throw badArgs("missing --date (YYYY-MM-DD or 'today')");
+        return runOneDate(resolveDate(f.date), common);
+      }),
+    );
+}

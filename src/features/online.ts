@@ -1,0 +1,117 @@
+/**
+ * The online side of the feature store, for one stock at a time (the
+ * server): the row the nightly batch stored for that date if there is one,
+ * otherwise computed now with the same extraction and imputation as the
+ * batch. Computed rows are kept in an LRU of at most 1,000 stocks.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Db } from '../market/db.js';
+import type { IsoDate } from '../market/dates.js';
+import { stockByCode } from '../market/reader.js';
+import type { Stock } from '../market/types.js';
+import { FEATURE_NAMES, FEATURE_SET_VERSION, N_FEATURES } from './definition.js';
+import { extractionContext } from './context.js';
+import { extractStock, imputeRow } from './extract.js';
+import { sectorMedians, type SectorMedians } from './financial.js';
+import { InputReader } from './inputs.js';
+import type { ExtractionContext, SkipRecord } from './types.js';
+
+export interface FeatureRow {
+  bse_code: string;
+  date: IsoDate;
+  asOf: IsoDate;
+  featureSetVersion: string;
+  values: Float32Array;
+  imputed: number;
+  source: 'store' | 'computed';
+}
+
+export type FeatureLookup = { ok: true; row: FeatureRow; stock: Stock } | { ok: false; skip: SkipRecord; stock?: Stock };
+
+export interface OnlineStats {
+  hits: number;
+  misses: number;
+  storeHits: number;
+}
+
+export class OnlineFeatures {
+  private readonly reader: InputReader;
+  private readonly rows: LRUCache<string, FeatureRow>;
+  private readonly contexts = new LRUCache<IsoDate, ExtractionContext>({ max: 64 });
+  private readonly medians = new LRUCache<IsoDate, SectorMedians>({ max: 8 });
+  readonly stats: OnlineStats = { hits: 0, misses: 0, storeHits: 0 };
+
+  constructor(
+    private readonly market: Db,
+    private readonly store?: () => Db | undefined,
+    maxStocks = 1000,
+  ) {
+    this.reader = new InputReader(market);
+    this.rows = new LRUCache({ max: maxStocks });
+  }
+
+  context(date: IsoDate): ExtractionContext {
+    let c = this.contexts.get(date);
+    if (!c) this.contexts.set(date, (c = extractionContext(this.market, date)));
+    return c;
+  }
+
+  private mediansFor(date: IsoDate): SectorMedians {
+    let m = this.medians.get(date);
+    if (!m) this.medians.set(date, (m = sectorMedians(this.market, date)));
+    return m;
+  }
+
+  private fromStore(code: string, date: IsoDate): FeatureRow | undefined {
+    const db = this.store?.();
+    if (!db) return undefined;
+    const r = db
+      .prepare(`SELECT as_of_date, imputed_count, ${FEATURE_NAMES.join(', ')} FROM feature_values WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`)
+      .raw(true)
+      .get(code, date, FEATURE_SET_VERSION) as [string, number, ...number[]] | undefined;
+    if (!r) return undefined;
+    return {
+      bse_code: code,
+      date,
+      asOf: r[0],
+      featureSetVersion: FEATURE_SET_VERSION,
+      values: Float32Array.from(r.slice(2) as number[]),
+      imputed: r[1],
+      source: 'store',
+    };
+  }
+
+  /** The feature row of one stock for prediction date D. */
+  get(code: string, date: IsoDate): FeatureLookup {
+    const stock = stockByCode(this.market, code);
+    if (!stock) return { ok: false, skip: { bse_code: code, reason: 'UNKNOWN_STOCK', detail: 'not in the master list' } };
+    const ctx = this.context(date);
+    const key = `${code}|${date}|${ctx.asOf}|${FEATURE_SET_VERSION}`;
+    const cached = this.rows.get(key);
+    if (cached) {
+      this.stats.hits++;
+      return { ok: true, row: cached, stock };
+    }
+    this.stats.misses++;
+    const stored = this.fromStore(code, date);
+    if (stored) {
+      this.stats.storeHits++;
+      this.rows.set(key, stored);
+      return { ok: true, row: stored, stock };
+    }
+    const values = new Float32Array(N_FEATURES);
+    const inputs = this.reader.read(code, date);
+    const r = extractStock(inputs, stock, ctx, values, 0);
+    if (r.skip) return { ok: false, skip: r.skip, stock };
+    imputeRow(values, 0, stock.sector, this.mediansFor(date));
+    const row: FeatureRow = { bse_code: code, date, asOf: ctx.asOf, featureSetVersion: FEATURE_SET_VERSION, values, imputed: r.missing, source: 'computed' };
+    this.rows.set(key, row);
+    return { ok: true, row, stock };
+  }
+
+  clear(): void {
+    this.rows.clear();
+    this.contexts.clear();
+    this.medians.clear();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Features for many stocks on one date, ready to score: extraction (on the
+ * pool or on this thread), then imputation with the point-in-time sector
+ * medians. The batch, `stockflow features` and training all call this.
+ */
+import type { Db } from '../market/db.js';
+import type { Stock } from '../market/types.js';
+import type { IsoDate } from '../market/dates.js';
+import { extractionContext } from './context.js';
+import { imputeBlock } from './extract.js';
+import { sectorMedians } from './financial.js';
+import { extractSingleThread, extractWithPool } from './pool.js';
+import type { ExtractionContext, FeatureBlock } from './types.js';
+
+export interface FeatureSet {
+  ctx: ExtractionContext;
+  /** Imputed values, row-major [codes.length, N_FEATURES]. */
+  block: FeatureBlock;
+  /** Values imputed per row. */
+  imputed: Uint8Array;
+}
+
+export interface ComputeOptions {
+  /** Worker threads; 0 runs on the calling thread. */
+  threads: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  ctx?: ExtractionContext;
+}
+
+export async function computeFeatures(db: Db, marketFile: string, stocks: readonly Stock[], date: IsoDate, o: ComputeOptions): Promise<FeatureSet> {
+  const ctx = o.ctx ?? extractionContext(db, date);
+  const refs = stocks.map((s) => ({ bse_code: s.bse_code, circuit_band_pct: s.circuit_band_pct, market_cap_cr: s.market_cap_cr }));
+  let block: FeatureBlock;
+  if (o.threads > 0) {
+    block = await extractWithPool(marketFile, refs, ctx, o);
+  } else {
+    o.onProgress?.(0, refs.length);
+    block = extractSingleThread(db, refs, ctx);
+    o.onProgress?.(refs.length, refs.length);
+  }
+  const sectors = new Map(stocks.map((s) => [s.bse_code, s.sector]));
+  const imputed = imputeBlock(block, (c) => sectors.get(c) ?? '', sectorMedians(db, date));
+  return { ctx, block, imputed };
+}

@@ -1,0 +1,38 @@
+import type { IsoDate } from '../market/dates.js';
+
+export type SkipReason = 'NO_PRICE_DATA' | 'INSUFFICIENT_HISTORY' | 'TOO_MANY_MISSING' | 'UNKNOWN_STOCK' | 'NOT_ACTIVE';
+
+/** A stock that could not be scored, and why. Nothing is dropped without one. */
+export interface SkipRecord {
+  bse_code: string;
+  reason: SkipReason;
+  detail: string;
+}
+
+/** What every extraction for one prediction date shares. */
+export interface ExtractionContext {
+  /** The prediction date D: information cutoff is the start of D. */
+  date: IsoDate;
+  /** The last session with prices before D (market-wide). */
+  asOf: IsoDate;
+  /** The first of the last 5 calendar sessions ending at `asOf`: a stock with no bar since is NO_PRICE_DATA. */
+  recentSince: IsoDate;
+}
+
+/** The per-stock facts extraction needs from the master list. */
+export interface StockRef {
+  bse_code: string;
+  circuit_band_pct: number;
+  market_cap_cr: number | null;
+}
+
+/** Raw (pre-imputation) features of many stocks: row-major [n, N_FEATURES], NaN where missing. */
+export interface FeatureBlock {
+  codes: string[];
+  /** The last bar's date per stock (its own as-of session). */
+  lastBar: string[];
+  values: Float32Array;
+  /** Features with no underlying data per stock (before imputation). */
+  missing: Uint8Array;
+  skips: SkipRecord[];
+}

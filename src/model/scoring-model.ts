@@ -1,0 +1,13 @@
+/**
+ * What the batch and the server need of a model: its identity and a scoring
+ * function over row-major feature rows [n, N_FEATURES].
+ */
+export interface ScoringModel {
+  name: string;
+  version: string;
+  type: string;
+  sha256: string;
+  rocAuc?: number;
+  /** P(upper circuit) per row, computed in groups of `groupSize` rows per onnxruntime run. */
+  score(X: Float32Array, n: number, groupSize?: number): Promise<Float32Array>;
+}

@@ -1,0 +1,101 @@
+/**
+ * The text report (the spec's layout, AC4.2.6), written next to the CSVs.
+ */
+import path from 'node:path';
+import type { IsoDate } from '../market/dates.js';
+import type { Prediction } from './types.js';
+
+export interface StageTiming {
+  name: string;
+  ms: number;
+}
+
+export interface ReportInput {
+  date: IsoDate;
+  asOf: IsoDate;
+  status: string;
+  model: { name: string; version: string; type: string; metricName?: string; metricValue?: number };
+  featureSetVersion: string;
+  durationMs: number;
+  universe: number;
+  processed: number;
+  skipped: number;
+  skippedByReason: Record<string, number>;
+  ranked: readonly Prediction[];
+  stages: StageTiming[];
+  outputs: { database: string; dbRows: number; csv: string; csvRows: number; skippedCsv: string; skippedRows: number };
+  maxErrorRate: number;
+}
+
+const LINE = '='.repeat(40);
+const int = (n: number): string => n.toLocaleString('en-US');
+const pct = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '0.0%');
+
+/** 8m 23s, 4.2s, 350ms. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
+function cell(s: string, w: number): string {
+  return s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w);
+}
+
+export function renderReport(r: ReportInput): string {
+  const uc = r.ranked.filter((p) => p.label === 1);
+  const conf = (c: string): number => uc.filter((p) => p.confidence === c).length;
+  const metric = r.model.metricName && r.model.metricValue !== undefined ? ` (${r.model.metricName}: ${r.model.metricValue.toFixed(3)})` : '';
+  const lines: string[] = [
+    LINE,
+    'BATCH PREDICTION REPORT',
+    LINE,
+    `Date: ${r.date}`,
+  ];
+  if (r.asOf !== r.date) lines.push(`As-of session: ${r.asOf} (features use data before ${r.date})`);
+  lines.push(
+    `Model: ${r.model.type} v${r.model.version}${metric} [${r.model.name}, feature set ${r.featureSetVersion}]`,
+    `Duration: ${formatDuration(r.durationMs)}`,
+    `Status: ${r.status}`,
+    '',
+    'SUMMARY:',
+    `- Total Stocks Processed: ${int(r.processed)} of ${int(r.universe)} active`,
+    `- Stocks Skipped: ${int(r.skipped)} (${pct(r.skipped, r.universe)}; budget ${(100 * r.maxErrorRate).toFixed(1)}%)`,
+  );
+  for (const [reason, n] of Object.entries(r.skippedByReason).sort()) lines.push(`    ${reason}: ${int(n)}`);
+  lines.push(
+    `- Predicted Upper Circuit: ${int(uc.length)} (${pct(uc.length, r.processed)})`,
+    `- High Confidence: ${int(conf('HIGH'))} (${pct(conf('HIGH'), r.processed)})`,
+    `- Medium Confidence: ${int(conf('MEDIUM'))} (${pct(conf('MEDIUM'), r.processed)})`,
+    `- Low Confidence: ${int(conf('LOW'))} (${pct(conf('LOW'), r.processed)})`,
+    '',
+    'TOP 20 PREDICTIONS:',
+    'Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence',
+    '-----|----------|------------|---------------------|-------------|------------',
+  );
+  r.ranked.slice(0, 20).forEach((p, i) => {
+    lines.push(
+      `${cell(String(i + 1), 4)} | ${cell(p.bse_code, 8)} | ${cell(p.nse_symbol ?? '-', 10)} | ${cell(p.company_name, 19)} | ${cell(p.probability.toFixed(2), 11)} | ${p.confidence}`,
+    );
+  });
+  if (r.ranked.length === 0) lines.push('(no stocks scored)');
+  const total = r.stages.reduce((a, s) => a + s.ms, 0);
+  lines.push('', 'PERFORMANCE:');
+  for (const s of r.stages) {
+    const per = r.processed > 0 ? ` (avg ${(s.ms / Math.max(1, r.processed)).toFixed(3)}ms/stock)` : '';
+    lines.push(`- ${s.name}: ${formatDuration(s.ms)}${s.name === 'Feature Extraction' || s.name === 'Model Prediction' ? per : ''}`);
+  }
+  lines.push(`- Throughput: ${(r.universe / Math.max(total / 1000, 1e-3)).toFixed(1)} stocks/second`);
+  lines.push(
+    '',
+    'OUTPUT FILES:',
+    `- Database: ${path.basename(r.outputs.database)} (${int(r.outputs.dbRows)} rows inserted)`,
+    `- CSV: ${path.basename(r.outputs.csv)} (${int(r.outputs.csvRows)} rows)`,
+    `- Skipped: ${path.basename(r.outputs.skippedCsv)} (${int(r.outputs.skippedRows)} rows)`,
+    '',
+    LINE,
+    '',
+  );
+  return lines.join('\n');
+}
