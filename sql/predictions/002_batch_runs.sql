@@ -10,6 +10,7 @@ CREATE TABLE batch_runs (
     model_version       TEXT,
     model_type          TEXT,
     model_sha256        TEXT,
+    model_roc_auc       REAL,   -- the model's recorded validation ROC-AUC, when it has one
     feature_set_version TEXT,
     universe_count      INTEGER,
     processed_count     INTEGER,

@@ -6,7 +6,7 @@
 import type { Config } from '../config.js';
 import { EXIT_CODES, StockflowError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { IsoDate } from '../market/dates.js';
+import { weekday, type IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
 import { TradingCalendar } from '../market/calendar.js';
 import { openPredictionsForWrite } from '../output/db.js';
@@ -14,7 +14,7 @@ import { loadScoringModel } from '../model/scoring-model.js';
 import type { Progress } from '../cli/progress.js';
 import { acquireBatchLock } from './lock.js';
 import { runBatch, type BatchResult } from './run.js';
-import { sendRunNotifications } from './notice.js';
+import { sendFailureNotice, sendRunNotifications } from './notice.js';
 
 export interface JobFlags {
   codes?: string[];
@@ -84,10 +84,32 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal): Pro
   return result;
 }
 
+/** Why D is not a trading day ('Saturday', 'an exchange holiday'), or undefined when it is one. */
+export function notTradingReason(dataDir: string, date: IsoDate): string | undefined {
+  const market = openMarketReadonly(dataDir);
+  try {
+    const cal = TradingCalendar.fromDb(market);
+    if (cal.isTradingDay(date)) return undefined;
+    return cal.isHoliday(date) ? 'an exchange holiday' : weekday(date) === 0 ? 'a Sunday' : 'a Saturday';
+  } finally {
+    market.close();
+  }
+}
+
 export async function runOneDate(date: IsoDate, c: JobContext): Promise<number> {
+  const why = c.flags.force ? undefined : notTradingReason(c.cfg.dataDir, date);
+  if (why) {
+    (c.out ?? ((l: string) => process.stdout.write(`${l}\n`)))(`${date} is ${why}, not a trading day: nothing to do (--force to run anyway)`);
+    c.log.info({ date, reason: why }, 'not a trading day');
+    return EXIT_CODES.OK;
+  }
   const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait });
   try {
     return await withSignals(c.log, async (signal) => (await runLocked(date, c, signal)).exitCode);
+  } catch (e) {
+    const kind = e instanceof StockflowError ? e.kind : 'INTERNAL';
+    if (c.flags.notify && kind !== 'INTERRUPTED' && kind !== 'BAD_ARGS') await sendFailureNotice(date, (e as Error).message, c.cfg, c.log);
+    throw e;
   } finally {
     lock.release();
   }

@@ -206,7 +206,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       maxErrorRate,
     });
     writeFileAtomic(paths.report, reportText);
-    const modelInfo = { name: model.name, version: model.version, type: model.type, sha256: model.sha256 };
+    const modelInfo = { name: model.name, version: model.version, type: model.type, sha256: model.sha256, rocAuc: model.rocAuc };
     recordRunFinish(out, runId, {
       status,
       asOf: p.ctx.asOf,
@@ -225,7 +225,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       exitCode: status === 'succeeded' ? EXIT_CODES.OK : EXIT_CODES.ERROR_BUDGET,
       counts,
       skippedPct,
-      model: { ...modelInfo, rocAuc: model.rocAuc },
+      model: modelInfo,
       paths,
       stageMs,
       durationMs,

@@ -47,7 +47,7 @@ export function registerBatch(program: Command): void {
     .option('--date <YYYY-MM-DD|today>', 'prediction date (the morning before its session); today = today in Asia/Kolkata')
     .option('--from <YYYY-MM-DD>', 'backfill: first prediction date (trading days only)')
     .option('--to <YYYY-MM-DD>', 'backfill: last prediction date')
-    .option('--force', 're-run dates already completed with the same model (backfill)')
+    .option('--force', 'run on a day that is not a trading day, and re-run backfill dates already completed with the same model')
     .option('--codes <list>', 'only these BSE codes, comma-separated', codesArg)
     .option('--limit <n>', 'only the first n stocks by market cap', intArg(1))
     .option('--earnings-within <days>', 'only stocks with results expected within this many days', intArg(0))

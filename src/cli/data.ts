@@ -55,12 +55,12 @@ export function registerData(program: Command): void {
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .addHelpText('after', '\nExample:\n  stockflow data import --master data/samples/master.csv --prices data/samples/prices.csv \\\n    --results data/samples/results.csv --holidays data/samples/holidays.csv')
     .action(
-      action((o: {
+      action(async (o: {
         master: string; prices: string; results?: string; calendar?: string; sentiment?: string; holidays?: string;
         maxRejectRate: number; rejects?: string; dataDir?: string;
       }) => {
         const cfg = loadConfig(o);
-        const s = importCsvs({
+        const s = await importCsvs({
           dataDir: cfg.dataDir,
           files: { master: o.master, prices: o.prices, results: o.results, calendar: o.calendar, sentiment: o.sentiment, holidays: o.holidays },
           maxRejectRate: o.maxRejectRate,

@@ -8,6 +8,12 @@ import path from 'node:path';
 import { PACKAGE_ROOT, loadDotEnv } from '../config.js';
 import { EXIT_CODES } from '../errors.js';
 import { registerData } from './data.js';
+import { registerBatch } from './batch.js';
+import { registerDemo } from './demo.js';
+import { registerFeatures } from './features.js';
+import { registerSchedule } from './schedule.js';
+import { registerNotify } from './notify.js';
+import { registerTrain } from './train.js';
 
 loadDotEnv();
 
@@ -20,7 +26,13 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerDemo(program);
+registerBatch(program);
+registerFeatures(program);
 registerData(program);
+registerSchedule(program);
+registerNotify(program);
+registerTrain(program);
 
 try {
   await program.parseAsync(process.argv);

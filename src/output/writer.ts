@@ -31,7 +31,7 @@ export function recordRunStart(db: Db, r: RunStart): void {
 export interface RunFinish {
   status: RunStatus;
   asOf?: IsoDate;
-  model?: { name: string; version: string; type: string; sha256: string };
+  model?: { name: string; version: string; type: string; sha256: string; rocAuc?: number };
   featureSetVersion?: string;
   counts?: { universe: number; processed: number; skipped: number; predictedUc: number; high: number; medium: number; low: number };
   stageMs?: Record<string, number>;
@@ -43,7 +43,7 @@ export function recordRunFinish(db: Db, runId: string, f: RunFinish): void {
   db.prepare(
     `UPDATE batch_runs SET finished_at = ?, status = ?, as_of_session = coalesce(?, as_of_session),
        model_name = coalesce(?, model_name), model_version = coalesce(?, model_version), model_type = coalesce(?, model_type),
-       model_sha256 = coalesce(?, model_sha256), feature_set_version = coalesce(?, feature_set_version),
+       model_sha256 = coalesce(?, model_sha256), model_roc_auc = coalesce(?, model_roc_auc), feature_set_version = coalesce(?, feature_set_version),
        universe_count = coalesce(?, universe_count), processed_count = coalesce(?, processed_count), skipped_count = coalesce(?, skipped_count),
        predicted_uc_count = coalesce(?, predicted_uc_count), high_count = coalesce(?, high_count), medium_count = coalesce(?, medium_count),
        low_count = coalesce(?, low_count), stage_ms = coalesce(?, stage_ms), input_fingerprint = coalesce(?, input_fingerprint), error = ?
@@ -56,6 +56,7 @@ export function recordRunFinish(db: Db, runId: string, f: RunFinish): void {
     f.model?.version ?? null,
     f.model?.type ?? null,
     f.model?.sha256 ?? null,
+    f.model?.rocAuc ?? null,
     f.featureSetVersion ?? null,
     f.counts?.universe ?? null,
     f.counts?.processed ?? null,

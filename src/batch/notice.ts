@@ -1,0 +1,150 @@
+/**
+ * Stage 6, notify: after a run's outputs are committed, tell Slack and email.
+ * A notification failure never changes the run's outcome or exit code: it is
+ * retried (inside notifyRun), logged and recorded on the run in batch_runs.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import type { Config } from '../config.js';
+import { predictionsDir } from '../config.js';
+import { missingInput } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { IsoDate } from '../market/dates.js';
+import { configuredChannels, notifyRun, type ChannelOutcome, type RunNotice } from '../notify/index.js';
+import { outputPaths } from '../output/csv.js';
+import { openPredictionsForWrite, openPredictionsReadonly } from '../output/db.js';
+import { recordNotifications } from '../output/writer.js';
+import type { Prediction } from '../output/types.js';
+import type { BatchResult } from './run.js';
+
+function topHigh(ranked: readonly Pick<Prediction, 'bse_code' | 'nse_symbol' | 'company_name' | 'probability' | 'label' | 'confidence'>[]): RunNotice['topHighConfidence'] {
+  return ranked
+    .filter((p) => p.label === 1 && p.confidence === 'HIGH')
+    .map((p, i) => ({ rank: i + 1, bse_code: p.bse_code, nse_symbol: p.nse_symbol, company_name: p.company_name, probability: p.probability }));
+}
+
+export function noticeFromResult(r: BatchResult): RunNotice {
+  return {
+    runId: r.runId,
+    predictionDate: r.date,
+    asOfSession: r.asOf,
+    status: r.status === 'succeeded' ? 'succeeded' : r.status === 'budget_exceeded' ? 'budget_exceeded' : 'failed',
+    failureReason: r.status === 'budget_exceeded' ? `${(100 * r.skippedPct).toFixed(1)}% of stocks skipped exceeds the error budget` : undefined,
+    model: { name: r.model.name, version: r.model.version, type: r.model.type, rocAuc: r.model.rocAuc },
+    counts: { ...r.counts, skippedPct: r.skippedPct },
+    topHighConfidence: topHigh(r.ranked),
+    reportText: r.reportText,
+    csvPath: r.paths.predictionsCsv,
+    durationMs: r.durationMs,
+  };
+}
+
+interface RunRow {
+  run_id: string;
+  prediction_date: string;
+  as_of_session: string | null;
+  status: string;
+  error: string | null;
+  model_name: string | null;
+  model_version: string | null;
+  model_type: string | null;
+  model_roc_auc: number | null;
+  universe_count: number | null;
+  processed_count: number | null;
+  skipped_count: number | null;
+  predicted_uc_count: number | null;
+  high_count: number | null;
+  medium_count: number | null;
+  low_count: number | null;
+  started_at: string;
+  finished_at: string | null;
+}
+
+/** The notice of the latest completed run of a date, rebuilt from predictions.db and the report file. */
+export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
+  const db = openPredictionsReadonly(dataDir);
+  try {
+    const run = db
+      .prepare(
+        "SELECT * FROM batch_runs WHERE prediction_date = ? AND status IN ('succeeded', 'budget_exceeded') ORDER BY finished_at DESC LIMIT 1",
+      )
+      .get(date) as RunRow | undefined;
+    if (!run) throw missingInput(`no completed batch run for ${date} in predictions.db`);
+    const ranked = db
+      .prepare(
+        `SELECT bse_code, nse_symbol, company_name, probability, predicted_label AS label, confidence FROM daily_predictions
+          WHERE prediction_date = ? AND model_version = ? ORDER BY probability DESC, bse_code`,
+      )
+      .all(date, run.model_version) as Prediction[];
+    const paths = outputPaths(predictionsDir(dataDir), date);
+    const universe = run.universe_count ?? 0;
+    const skipped = run.skipped_count ?? 0;
+    return {
+      runId: run.run_id,
+      predictionDate: date,
+      asOfSession: run.as_of_session ?? '',
+      status: run.status === 'succeeded' ? 'succeeded' : 'budget_exceeded',
+      failureReason: run.status === 'succeeded' ? undefined : (run.error ?? 'error budget exceeded'),
+      model: { name: run.model_name ?? '', version: run.model_version ?? '', type: run.model_type ?? '', rocAuc: run.model_roc_auc ?? undefined },
+      counts: {
+        universe,
+        processed: run.processed_count ?? 0,
+        skipped,
+        skippedPct: universe > 0 ? skipped / universe : 0,
+        predictedUc: run.predicted_uc_count ?? 0,
+        high: run.high_count ?? 0,
+        medium: run.medium_count ?? 0,
+        low: run.low_count ?? 0,
+      },
+      topHighConfidence: topHigh(ranked),
+      reportText: existsSync(paths.report) ? readFileSync(paths.report, 'utf8') : `(report file ${paths.report} is missing)\n`,
+      csvPath: paths.predictionsCsv,
+      durationMs: run.finished_at ? Date.parse(run.finished_at) - Date.parse(run.started_at) : 0,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Sends the run's notifications and records the outcome on the run; never throws. */
+export async function sendNotice(n: RunNotice, cfg: Config, log: Logger, o: { dryRun?: boolean; dataDir?: string } = {}): Promise<ChannelOutcome[]> {
+  if (configuredChannels(cfg.notify).length === 0) {
+    log.info('notifications are off (set SLACK_WEBHOOK_URL and/or SMTP_URL, MAIL_FROM, MAIL_TO)');
+    return [];
+  }
+  const outcomes = await notifyRun(n, cfg.notify, { log, dryRun: o.dryRun });
+  if (!o.dryRun) {
+    try {
+      const db = openPredictionsForWrite(o.dataDir ?? cfg.dataDir);
+      try {
+        recordNotifications(db, n.runId, outcomes);
+      } finally {
+        db.close();
+      }
+    } catch (e) {
+      log.warn({ error: (e as Error).message }, 'could not record notification outcomes');
+    }
+  }
+  return outcomes;
+}
+
+export async function sendRunNotifications(r: BatchResult, cfg: Config, log: Logger): Promise<ChannelOutcome[]> {
+  return sendNotice(noticeFromResult(r), cfg, log);
+}
+
+/** Tells the channels that a run failed before it could write its outputs. */
+export async function sendFailureNotice(date: IsoDate, error: string, cfg: Config, log: Logger): Promise<ChannelOutcome[]> {
+  if (configuredChannels(cfg.notify).length === 0) return [];
+  const notice: RunNotice = {
+    runId: '',
+    predictionDate: date,
+    asOfSession: '',
+    status: 'failed',
+    failureReason: error,
+    model: { name: '', version: '', type: '' },
+    counts: { universe: 0, processed: 0, skipped: 0, skippedPct: 0, predictedUc: 0, high: 0, medium: 0, low: 0 },
+    topHighConfidence: [],
+    reportText: '',
+    durationMs: 0,
+  };
+  return notifyRun(notice, cfg.notify, { log });
+}

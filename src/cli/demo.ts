@@ -1,0 +1,53 @@
+/**
+ * `stockflow demo`: the whole product on the demo market in one command.
+ * Generates the market on first use (default seed), then runs the morning
+ * batch for the first trading day after its last session.
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { loadConfig, marketDbPath } from '../config.js';
+import { logger } from '../log.js';
+import { DEMO_DEFAULTS, DEMO_LAST_SESSION, generateMarket } from '../demo/generate.js';
+import { openMarketReadonly } from '../market/db.js';
+import { TradingCalendar } from '../market/calendar.js';
+import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
+import { runOneDate } from '../batch/job.js';
+import { action } from './run.js';
+import { progressBar } from './progress.js';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description(`generate the demo market if absent (${DEMO_DEFAULTS.stocks} stocks, seed ${DEMO_DEFAULTS.seed}) and run its morning batch`)
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
+    .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
+    .option('--threads <n>', 'worker threads (default: cores − 1)')
+    .option('--no-notify', 'do not send Slack/email notifications')
+    .action(
+      action(async (o: { dataDir?: string; modelsDir?: string; threads?: string; notify: boolean }) => {
+        const cfg = loadConfig(o);
+        const log = logger();
+        if (!existsSync(marketDbPath(cfg.dataDir))) {
+          process.stdout.write(`no market at ${marketDbPath(cfg.dataDir)}: generating the demo market (first use only)…\n`);
+          const bar = progressBar();
+          const s = await generateMarket({
+            file: marketDbPath(cfg.dataDir),
+            ...DEMO_DEFAULTS,
+            onProgress: (done, total) => (done === 0 ? bar.start(total, 'generate') : bar.update(done)),
+          });
+          bar.stop();
+          process.stdout.write(`generated ${s.stocks} stocks, ${s.priceRows} price rows in ${(s.ms / 1000).toFixed(1)} s\n`);
+        }
+        const market = openMarketReadonly(cfg.dataDir);
+        let date: string;
+        try {
+          const last = (market.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as string | null) ?? DEMO_LAST_SESSION;
+          date = TradingCalendar.fromDb(market).nextSession(last);
+        } finally {
+          market.close();
+        }
+        process.stdout.write(`running the morning batch for ${date}…\n`);
+        return runOneDate(date, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: o.notify }, log, progress: progressBar() });
+      }),
+    );
+}
