@@ -1,0 +1,119 @@
+/**
+ * The email for a run (subject, text body, CSV attachment) and its SMTP
+ * transport (nodemailer), from SMTP_URL or SMTP_HOST/PORT/USER/PASSWORD.
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type { NotifyConfig } from '../config.js';
+import { failureText, headline, type RunNotice } from './types.js';
+import { safeUrl } from './retry.js';
+
+export interface EmailMessage {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  attachments: Array<{ filename: string; path: string }>;
+}
+
+/** True when `p` names an existing regular file. */
+function isFile(p: string): boolean {
+  try {
+    return existsSync(p) && statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The message: the headline as subject; the report as the body, after a
+ * failure line when the run failed or exceeded its error budget; the
+ * predictions CSV attached when `csvPath` names an existing file.
+ */
+export function renderEmail(n: RunNotice, cfg: NotifyConfig): EmailMessage {
+  const lines: string[] = [];
+  if (n.status === 'failed') lines.push(`RUN FAILED: ${failureText(n)}`, `Run ${n.runId}.`, '');
+  if (n.status === 'budget_exceeded') lines.push(`ERROR BUDGET EXCEEDED: ${failureText(n)}`, 'Predictions were written, but too many stocks were skipped.', '');
+  lines.push(n.reportText.length > 0 ? n.reportText : '(no report was written for this run)');
+  const attachments = n.csvPath && isFile(n.csvPath) ? [{ filename: path.basename(n.csvPath), path: path.resolve(n.csvPath) }] : [];
+  return {
+    from: cfg.mailFrom ?? '',
+    to: [...(cfg.mailTo ?? [])],
+    subject: headline(n),
+    text: lines.join('\n'),
+    attachments,
+  };
+}
+
+/**
+ * What keeps email from being sent, or undefined when it is fully configured.
+ * `partial` is true when some email setting is present (a misconfiguration
+ * worth a warning) rather than none at all (email is simply off).
+ */
+export function emailConfigProblem(cfg: NotifyConfig): { problem: string; partial: boolean } | undefined {
+  const any = Boolean(cfg.smtpUrl || cfg.smtpHost || cfg.smtpUser || cfg.smtpPassword || cfg.smtpPort || cfg.mailFrom || cfg.mailTo?.length);
+  const missing: string[] = [];
+  if (!cfg.smtpUrl && !cfg.smtpHost) missing.push('SMTP_URL (or SMTP_HOST)');
+  if (!cfg.mailFrom) missing.push('MAIL_FROM');
+  if (!cfg.mailTo || cfg.mailTo.length === 0) missing.push('MAIL_TO');
+  if (missing.length === 0) {
+    if (cfg.smtpUrl) {
+      const u = safeUrl(cfg.smtpUrl);
+      if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) {
+        return { problem: 'SMTP_URL is not a valid smtp:// or smtps:// URL', partial: true };
+      }
+    }
+    return undefined;
+  }
+  return { problem: `email needs ${missing.join(', ')}`, partial: any };
+}
+
+/**
+ * nodemailer SMTP options. SMTP_URL wins over the separate settings. Port
+ * 465 (or smtps://) means TLS from the start; otherwise nodemailer upgrades
+ * with STARTTLS when the server offers it. `timeoutMs` bounds connecting,
+ * the greeting and each silence on the socket.
+ */
+export function smtpOptions(cfg: NotifyConfig, timeoutMs: number): SMTPTransport.Options {
+  const timeouts = { connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs };
+  if (cfg.smtpUrl) return { url: cfg.smtpUrl, ...timeouts, logger: false, debug: false };
+  const port = cfg.smtpPort ?? 587;
+  return {
+    host: cfg.smtpHost,
+    port,
+    secure: port === 465,
+    auth: cfg.smtpUser ? { user: cfg.smtpUser, pass: cfg.smtpPassword ?? '' } : undefined,
+    ...timeouts,
+    logger: false,
+    debug: false,
+  };
+}
+
+export interface EmailSender {
+  send(message: EmailMessage): Promise<void>;
+  close(): void;
+}
+
+/** A sender over one nodemailer transport; each `send` is one delivery attempt. */
+export function createEmailSender(cfg: NotifyConfig, timeoutMs: number): EmailSender {
+  const transport = nodemailer.createTransport(smtpOptions(cfg, timeoutMs));
+  return {
+    async send(m: EmailMessage): Promise<void> {
+      const info = await transport.sendMail({
+        from: m.from,
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        attachments: m.attachments.map((a) => ({ filename: a.filename, path: a.path, contentType: 'text/csv; charset=utf-8' })),
+      });
+      if (info.rejected.length > 0 && info.accepted.length === 0) {
+        throw new Error(`the SMTP server rejected every recipient (${info.rejected.length})`);
+      }
+    },
+    close(): void {
+      transport.close();
+    },
+  };
+}
