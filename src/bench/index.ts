@@ -1,0 +1,101 @@
+/**
+ * `npm run bench [-- part …]`: measures the demo market end to end.
+ * Parts: generate, features, model, batch (the default: all four), serve.
+ * The demo market is generated into the data directory if absent.
+ * Figures go to stdout; nothing here is asserted by tests.
+ */
+import { existsSync } from 'node:fs';
+import { loadConfig, marketDbPath } from '../config.js';
+import { createLogger } from '../log.js';
+import { DEMO_DEFAULTS, generateMarket } from '../demo/generate.js';
+import { openMarketReadonly } from '../market/db.js';
+import { activeStocks } from '../market/reader.js';
+import { TradingCalendar } from '../market/calendar.js';
+import { computeFeatures } from '../features/service.js';
+import { N_FEATURES } from '../features/definition.js';
+import { loaderFromConfig } from '../model/loader.js';
+import { asScoringModel } from '../model/score.js';
+import { runBatch } from '../batch/run.js';
+import { acquireBatchLock } from '../batch/lock.js';
+import { loadScoringModel } from '../model/scoring-model.js';
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const peakRss = (): string => mb(process.resourceUsage().maxRSS * 1024);
+const line = (s: string): void => void process.stdout.write(`${s}\n`);
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch']);
+  const cfg = loadConfig({});
+  const log = createLogger('warn');
+  line(`stockflow bench: data ${cfg.dataDir}, models ${cfg.modelsDir}, threads ${cfg.threads}, node ${process.version}`);
+
+  if (!existsSync(marketDbPath(cfg.dataDir)) || parts.has('generate')) {
+    if (existsSync(marketDbPath(cfg.dataDir))) {
+      line(`generate: skipped (market exists; delete ${marketDbPath(cfg.dataDir)} to measure generation)`);
+    } else {
+      const s = await generateMarket({ file: marketDbPath(cfg.dataDir), ...DEMO_DEFAULTS });
+      line(`generate: ${s.stocks} stocks × ${DEMO_DEFAULTS.days} sessions, ${s.priceRows} price rows in ${(s.ms / 1000).toFixed(1)} s (peak RSS so far ${peakRss()})`);
+    }
+  }
+  const market = openMarketReadonly(cfg.dataDir);
+  const last = market.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as string;
+  const date = TradingCalendar.fromDb(market).nextSession(last);
+  const stocks = activeStocks(market);
+
+  if (parts.has('features')) {
+    for (const threads of [...new Set([cfg.threads, 2])]) {
+      const t = performance.now();
+      const fs = await computeFeatures(market, marketDbPath(cfg.dataDir), stocks, date, { threads });
+      const ms = performance.now() - t;
+      line(`features: ${stocks.length} stocks for ${date} with ${threads} thread(s) in ${(ms / 1000).toFixed(2)} s = ${Math.round((stocks.length / ms) * 1000)} stocks/s (${fs.block.skips.length} skipped)`);
+    }
+  }
+
+  if (parts.has('model')) {
+    const t = performance.now();
+    const loader = loaderFromConfig(cfg, { log });
+    const loaded = await loader.current();
+    const loadMs = performance.now() - t;
+    const model = asScoringModel(loaded);
+    const n = 11_000;
+    const X = new Float32Array(n * N_FEATURES);
+    const fs = await computeFeatures(market, marketDbPath(cfg.dataDir), stocks, date, { threads: cfg.threads });
+    for (let i = 0; i < n; i++) X.set(fs.block.values.subarray((i % fs.block.codes.length) * N_FEATURES, ((i % fs.block.codes.length) + 1) * N_FEATURES), i * N_FEATURES);
+    await model.score(X, n, 1000); // warm-up
+    const runs: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const s = performance.now();
+      await model.score(X, n, 1000);
+      runs.push(performance.now() - s);
+    }
+    runs.sort((a, b) => a - b);
+    line(`model: ${loaded.ref} (${mb(loaded.sizeBytes)}) loaded in ${loadMs.toFixed(0)} ms; scoring ${n} rows in groups of 1,000: median ${runs[2].toFixed(1)} ms (min ${runs[0].toFixed(1)}, max ${runs[4].toFixed(1)})`);
+    await loader.close();
+  }
+  market.close();
+
+  if (parts.has('batch')) {
+    const lock = await acquireBatchLock(cfg.dataDir, { wait: true });
+    try {
+      const r = await runBatch({ dataDir: cfg.dataDir, date, threads: cfg.threads, loadModel: () => loadScoringModel(cfg, { log }), log });
+      const total = r.durationMs;
+      line(`batch: ${date}: ${r.counts.universe} stocks in ${(total / 1000).toFixed(2)} s end to end = ${Math.round((r.counts.universe / total) * 1000)} stocks/s; status ${r.status}`);
+      line(`batch stages (ms): ${Object.entries(r.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      line(`batch: ${r.counts.processed} scored, ${r.counts.skipped} skipped, ${r.counts.predictedUc} predicted UC (${r.counts.high} HIGH)`);
+    } finally {
+      lock.release();
+    }
+  }
+
+  if (parts.has('serve')) {
+    const { benchServe } = await import('./serve.js');
+    line(await benchServe({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir }));
+  }
+  line(`peak RSS (this process, all threads): ${peakRss()}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(1);
+});
