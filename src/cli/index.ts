@@ -14,6 +14,7 @@ import { registerFeatures } from './features.js';
 import { registerSchedule } from './schedule.js';
 import { registerNotify } from './notify.js';
 import { registerTrain } from './train.js';
+import { registerModels } from './models.js';
 
 loadDotEnv();
 
@@ -33,6 +34,7 @@ registerData(program);
 registerSchedule(program);
 registerNotify(program);
 registerTrain(program);
+registerModels(program);
 
 try {
   await program.parseAsync(process.argv);
