@@ -43,17 +43,20 @@ export function registerData(program: Command): void {
 
   data
     .command('import')
-    .description("load an analyst's own CSV files into <data-dir>/market.db (validated, upserted, one transaction per file)")
+    .description("load an analyst's own CSV files into <data-dir>/market.db (validated, upserted, all in one transaction)")
     .requiredOption('--master <file>', 'master stock list CSV')
     .requiredOption('--prices <file>', 'daily prices CSV')
     .option('--results <file>', 'quarterly results CSV')
     .option('--calendar <file>', 'earnings calendar CSV')
     .option('--sentiment <file>', 'news sentiment CSV')
     .option('--holidays <file>', 'market holidays CSV')
-    .option('--max-reject-rate <fraction>', 'fail a file when more than this share of its rows is rejected', parseFloat, 0.01)
+    .option('--max-reject-rate <fraction>', "fail the import when more than this share of a file's rows is rejected (0.01 = 1%)", (v: string) => (v.trim() === '' ? Number.NaN : Number(v)), 0.01)
     .option('--rejects <file>', 'where rejected rows go (default <data-dir>/rejects.csv)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
-    .addHelpText('after', '\nExample:\n  stockflow data import --master data/samples/master.csv --prices data/samples/prices.csv \\\n    --results data/samples/results.csv --holidays data/samples/holidays.csv')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  stockflow data import --master data/samples/master.csv --prices data/samples/prices.csv \\\n    --results data/samples/results.csv --calendar data/samples/calendar.csv \\\n    --sentiment data/samples/sentiment.csv --holidays data/samples/holidays.csv\n  stockflow data import --master master.csv --prices prices.csv --max-reject-rate 0.05 --rejects /tmp/rejects.csv\n\nColumns, validation rules and the rejects file: docs/csv-formats.md. Exit codes: 0 imported, 2 bad flag,\n3 missing input file, 6 rejected (a file past --max-reject-rate, or unreadable as CSV); on failure the database is unchanged.',
+    )
     .action(
       action(async (o: {
         master: string; prices: string; results?: string; calendar?: string; sentiment?: string; holidays?: string;
