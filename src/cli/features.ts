@@ -27,12 +27,14 @@ export function registerFeatures(program: Command): void {
     .action(
       action(async (o: { date: string; codes?: string[]; format: string; threads?: string; dataDir?: string }) => {
         if (o.format !== 'csv' && o.format !== 'json') throw badArgs(`--format must be csv or json, got '${o.format}'`);
-        const cfg = loadConfig(o);
+        // --threads 0 means this thread; the shared config only knows pool sizes (≥ 1).
+        const thisThread = o.threads !== undefined && o.threads.trim() !== '' && Number(o.threads) === 0;
+        const cfg = loadConfig({ ...o, threads: thisThread ? undefined : o.threads });
         const date = resolveDate(o.date);
         const db = openMarketReadonly(cfg.dataDir);
         try {
           const stocks = activeStocks(db, { codes: o.codes });
-          const threads = o.threads === undefined && stocks.length < 500 ? 0 : cfg.threads;
+          const threads = thisThread || (o.threads === undefined && stocks.length < 500) ? 0 : cfg.threads;
           const fs = await computeFeatures(db, marketDbPath(cfg.dataDir), stocks, date, { threads });
           const { codes, values } = fs.block;
           if (o.codes) {

@@ -8,6 +8,8 @@ import type { Bars } from './inputs.js';
 
 export const EARNINGS_CAP_DAYS = 120;
 export const POST_RESULT_SESSIONS = 5;
+/** Announcements count when their first session is among the last 250 (as `uc_count_250d`). */
+export const EARNINGS_WINDOW_SESSIONS = 250;
 
 /**
  * sentiment_7d, news_count_30d, sentiment_shift from news published in
@@ -60,11 +62,16 @@ export function seasonalityFeatures(
     out[offset + FEATURE_INDEX.days_to_earnings] = Math.min(EARNINGS_CAP_DAYS, daysBetween(date, nextEarnings));
   }
   // For each past announcement, the first session on or after it starts a
-  // window of 5 sessions; count it once all 5 sessions are before D.
+  // window of 5 sessions; count it once all 5 sessions are before D. Only
+  // windows starting within the last 250 sessions count (the feature's
+  // documented window, independent of how many bars were loaded), and never
+  // at bar 0, which has no previous close to judge a circuit against.
   let windows = 0;
   let hits = 0;
-  let i = 1;
+  const first = Math.max(1, bars.length - EARNINGS_WINDOW_SESSIONS);
+  let i = first;
   for (const a of announcements) {
+    if (first - 1 >= bars.length || a <= bars.date[first - 1]) continue; // first session before the window
     while (i < bars.length && bars.date[i] < a) i++;
     if (i + POST_RESULT_SESSIONS - 1 >= bars.length) break;
     windows++;
