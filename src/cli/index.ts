@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT, loadDotEnv } from '../config.js';
-import { EXIT_CODES } from '../errors.js';
+import { EXIT_CODES, isStockflowError } from '../errors.js';
 import { registerData } from './data.js';
 import { registerBatch } from './batch.js';
 import { registerDemo } from './demo.js';
@@ -15,6 +15,7 @@ import { registerSchedule } from './schedule.js';
 import { registerNotify } from './notify.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
+import { registerServe } from './serve.js';
 
 loadDotEnv();
 
@@ -24,7 +25,10 @@ const program = new Command()
   .name('stockflow')
   .description('Nightly batch scoring of NSE/BSE stocks: point-in-time features, an ONNX model, ranked predictions.')
   .version(pkg.version)
-  .showHelpAfterError('(run with --help for usage)')
+  // A usage error is one line, like every other failure: `stockflow: <message> (see --help)`.
+  .configureOutput({ outputError: (str, write) => write(`stockflow: ${str.trim().replace(/^error: /, '')} (see --help)\n`) })
+  .showHelpAfterError(false)
+  .enablePositionalOptions()
   .exitOverride();
 
 registerDemo(program);
@@ -35,6 +39,7 @@ registerSchedule(program);
 registerNotify(program);
 registerTrain(program);
 registerModels(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -43,6 +48,11 @@ try {
     // --help and --version end with exit code 0; everything else is a usage error.
     if (e.exitCode === 0) process.exit(0);
     process.exit(EXIT_CODES.BAD_ARGS);
+  }
+  // A StockflowError raised while parsing (an option's own check): one line, its exit code.
+  if (isStockflowError(e)) {
+    process.stderr.write(`stockflow: ${e.message}\n`);
+    process.exit(e.exitCode);
   }
   throw e;
 }

@@ -1,0 +1,76 @@
+/**
+ * `stockflow serve`: the embedded HTTP API over the data directory
+ * (src/server/). Runs until SIGTERM/SIGINT, then shuts down gracefully.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { logger } from '../log.js';
+import { StockflowError, isStockflowError } from '../errors.js';
+import { API_PREFIX, buildApp } from '../server/app.js';
+import { handleShutdownSignals, listen } from '../server/lifecycle.js';
+import { action } from './run.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  modelsDir?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the prediction API (stored predictions, on-demand scoring, health, metrics, OpenAPI docs)')
+    .option('--host <host>', 'address to bind (env HOST; default 127.0.0.1: this machine only)')
+    .option('--port <port>', 'port (env PORT; default 8000; 0 = any free port)')
+    .option('--data-dir <dir>', 'data directory with market.db and predictions.db (env STOCKFLOW_DATA_DIR)')
+    .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
+    .addHelpText(
+      'after',
+      `
+Environment: RATE_LIMIT_RPS (per client IP, default 100, 0 = off), CORS_ORIGINS
+(comma-separated), STOCKFLOW_ADMIN_TOKEN (enables POST ${API_PREFIX}/models/reload),
+PREFERRED_MODEL_VERSION, LOG_LEVEL.
+
+Examples:
+  stockflow serve
+  stockflow serve --host 0.0.0.0 --port 8080 --data-dir /data
+  curl -s localhost:8000${API_PREFIX}/predictions/500325`,
+    )
+    .action(
+      action(async (f: ServeFlags) => {
+        const cfg = loadConfig(f);
+        const log = logger();
+        const app = await buildApp({
+          dataDir: cfg.dataDir,
+          modelsDir: cfg.modelsDir,
+          preferredModelVersion: cfg.preferredModelVersion,
+          server: cfg.server,
+          logger: log,
+        });
+        // Load the model now so the first request does not pay for it; the server still starts (and /health says 503) when none is usable.
+        try {
+          const m = await app.ctx.service.loader.current();
+          log.info({ model: m.ref, type: m.meta.model_type }, 'model ready');
+        } catch (e) {
+          log.warn({ reason: isStockflowError(e) ? e.message : String(e) }, 'no usable model yet: /predict answers 503 until one is registered and reloaded');
+        }
+        const warmed = app.ctx.service.warmUp();
+        if (warmed.length > 0) log.info({ dates: warmed }, 'on-demand features warmed up');
+        handleShutdownSignals(app);
+        let url: string;
+        try {
+          url = await listen(app, cfg.server.host, cfg.server.port);
+        } catch (e) {
+          await app.close();
+          const err = e as NodeJS.ErrnoException;
+          if (err.code === 'EADDRINUSE') throw new StockflowError('BAD_ARGS', `port ${cfg.server.port} on ${cfg.server.host} is already in use: pick another with --port`);
+          if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL')
+            throw new StockflowError('BAD_ARGS', `cannot listen on ${cfg.server.host}:${cfg.server.port}: ${err.message}`);
+          throw e;
+        }
+        process.stdout.write(`stockflow API listening on ${url}${API_PREFIX}\nOpenAPI docs: ${url}/docs   (JSON: ${url}/openapi.json)\n`);
+        // The open server keeps the process running; the signal handler closes it and exits.
+      }),
+    );
+}

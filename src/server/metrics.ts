@@ -1,0 +1,140 @@
+/**
+ * Prometheus metrics (prom-client, one registry per app): request counts and
+ * latency per route, method and status, plus model, feature-cache and batch
+ * figures read from their sources at scrape time.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LoaderStats } from '../model/loader.js';
+import type { BatchRunSummaryT } from './schemas.js';
+
+export interface MetricSources {
+  loader: () => LoaderStats;
+  features: () => { hits: number; misses: number; storeHits: number };
+  lastRun: () => BatchRunSummaryT | null;
+}
+
+/** A counter whose value is read from elsewhere when scraped. */
+function readCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+const epochSeconds = (iso: string | null): number => (iso ? Date.parse(iso) / 1000 : NaN);
+
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'method' | 'status'>;
+  private readonly duration: Histogram<'route' | 'method' | 'status'>;
+
+  constructor(sources: MetricSources, o: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP responses sent, by route template, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.duration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from receiving a request to sending its response, by route template, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+
+    new Gauge({
+      name: 'stockflow_model_load_seconds',
+      help: 'Time the most recent model load took (read, verify sha256, open the onnxruntime session)',
+      registers,
+      collect() {
+        const ms = sources.loader().lastLoadMs;
+        this.set(ms === null ? NaN : ms / 1000);
+      },
+    });
+    new Gauge({
+      name: 'stockflow_model_info',
+      help: 'The model the server scores with (value 1; labels name the model)',
+      labelNames: ['model', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        const s = sources.loader();
+        if (s.current) this.set({ model: s.current, source: s.currentSource ?? '' }, 1);
+      },
+    });
+    new Gauge({
+      name: 'stockflow_model_size_bytes',
+      help: 'Size of the current model.onnx',
+      registers,
+      collect() {
+        const b = sources.loader().modelSizeBytes;
+        this.set(b === null ? NaN : b);
+      },
+    });
+    new Gauge({
+      name: 'stockflow_model_sessions_open',
+      help: 'onnxruntime sessions open (cached, current, leased or in their grace period)',
+      registers,
+      collect() {
+        this.set(sources.loader().openSessions);
+      },
+    });
+    readCounter(this.registry, 'stockflow_model_loads_total', 'Model sessions opened', () => sources.loader().loads);
+    readCounter(this.registry, 'stockflow_model_reloads_total', 'Hot reloads requested', () => sources.loader().reloads);
+    readCounter(this.registry, 'stockflow_model_cache_hits_total', 'Model requests served by an open session', () => sources.loader().cacheHits);
+    readCounter(this.registry, 'stockflow_model_cache_misses_total', 'Model requests that had to open a session first', () => sources.loader().cacheMisses);
+    readCounter(this.registry, 'stockflow_feature_cache_hits_total', 'On-demand feature rows served from the in-memory LRU', () => sources.features().hits);
+    readCounter(this.registry, 'stockflow_feature_cache_misses_total', 'On-demand feature rows not in the LRU (read from the store or computed)', () => sources.features().misses);
+    readCounter(this.registry, 'stockflow_feature_store_hits_total', 'Cache misses answered from the batch’s stored feature rows', () => sources.features().storeHits);
+
+    new Gauge({
+      name: 'stockflow_last_batch_run_timestamp_seconds',
+      help: 'When the most recent batch run finished (started, while it is running), Unix seconds',
+      registers,
+      collect() {
+        const r = sources.lastRun();
+        this.set(r ? epochSeconds(r.finished_at ?? r.started_at) : NaN);
+      },
+    });
+    new Gauge({
+      name: 'stockflow_last_batch_run_info',
+      help: 'The most recent batch run (value 1; labels describe it)',
+      labelNames: ['run_id', 'prediction_date', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        const r = sources.lastRun();
+        if (r) this.set({ run_id: r.run_id, prediction_date: r.prediction_date, status: r.status }, 1);
+      },
+    });
+    new Gauge({
+      name: 'stockflow_last_batch_run_stocks',
+      help: 'Counts of the most recent batch run: universe, processed, skipped, predicted_uc, high, medium, low',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        const r = sources.lastRun();
+        if (!r) return;
+        for (const [kind, v] of Object.entries(r.counts)) if (v !== null) this.set({ kind }, v);
+      },
+    });
+    if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  observe(route: string, method: string, status: number, seconds: number): void {
+    const labels = { route, method, status: String(status) };
+    this.requests.inc(labels);
+    this.duration.observe(labels, seconds);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * GET /features/{bse_code}: the online side of the feature store.
+ */
+import type { App } from '../app.js';
+import { CodeParams, DateQuery, FeatureRowResponse, Ref } from '../schemas.js';
+import { COMMON, errors } from './common.js';
+
+export function featureRoutes(api: App): void {
+  const { service } = api.ctx;
+
+  api.get(
+    '/features/:bse_code',
+    {
+      schema: {
+        tags: ['features'],
+        summary: 'The 25 feature values of one stock',
+        description:
+          'The row the batch stored for the date (source "store"), or computed now with the batch’s extraction and imputation (source "computed"). Default date: the latest succeeded batch run’s, or the morning after the last session in market.db when no run has succeeded.',
+        params: CodeParams,
+        querystring: DateQuery,
+        response: { 200: Ref(FeatureRowResponse), ...errors(400, 404, 422, ...COMMON, 503) },
+      },
+    },
+    async (req) => service.featureRow(req.params.bse_code, req.query.date),
+  );
+}

@@ -1,0 +1,41 @@
+/**
+ * GET /predictions/{bse_code} and GET /predictions: the batch's stored rows.
+ */
+import type { App } from '../app.js';
+import { CodeParams, DateQuery, PredictionList, PredictionListQuery, Ref, StoredPrediction } from '../schemas.js';
+import { COMMON, errors } from './common.js';
+
+export function predictionRoutes(api: App): void {
+  const { service } = api.ctx;
+
+  api.get(
+    '/predictions/:bse_code',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'The stored prediction for one stock',
+        description:
+          'The row the nightly batch wrote for this stock. Without `date`: the latest prediction date with a succeeded batch run. When several model versions scored a date, the one of that date’s latest succeeded run answers. 404 PREDICTION_NOT_FOUND when the stock has no row for the date (with the batch’s skip reason when it was skipped), STOCK_NOT_FOUND when it is not in the master list.',
+        params: CodeParams,
+        querystring: DateQuery,
+        response: { 200: Ref(StoredPrediction), ...errors(400, 404, ...COMMON) },
+      },
+    },
+    async (req) => service.storedPrediction(req.params.bse_code, req.query.date),
+  );
+
+  api.get(
+    '/predictions',
+    {
+      schema: {
+        tags: ['predictions'],
+        summary: 'The ranked predictions of a date, paginated',
+        description:
+          'Probability descending, ties by BSE code, as in the batch’s CSV. `rank` is the position in the date’s full ranking even when filtered. Without `date`: the latest prediction date with a succeeded batch run. 404 when the date has no predictions.',
+        querystring: PredictionListQuery,
+        response: { 200: Ref(PredictionList), ...errors(400, 404, ...COMMON) },
+      },
+    },
+    async (req) => service.list(req.query),
+  );
+}
