@@ -5,6 +5,7 @@
  * batch. Computed rows are kept in an LRU of at most 1,000 stocks.
  */
 import { LRUCache } from 'lru-cache';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
 import { stockByCode } from '../market/reader.js';
@@ -62,13 +63,19 @@ export class OnlineFeatures {
     return m;
   }
 
+  private readonly storeStatements = new WeakMap<Db, Statement<unknown[]>>();
+
   private fromStore(code: string, date: IsoDate): FeatureRow | undefined {
     const db = this.store?.();
     if (!db) return undefined;
-    const r = db
-      .prepare(`SELECT as_of_date, imputed_count, ${FEATURE_NAMES.join(', ')} FROM feature_values WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`)
-      .raw(true)
-      .get(code, date, FEATURE_SET_VERSION) as [string, number, ...number[]] | undefined;
+    let st = this.storeStatements.get(db);
+    if (!st) {
+      st = db
+        .prepare(`SELECT as_of_date, imputed_count, ${FEATURE_NAMES.join(', ')} FROM feature_values WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`)
+        .raw(true);
+      this.storeStatements.set(db, st);
+    }
+    const r = st.get(code, date, FEATURE_SET_VERSION) as [string, number, ...number[]] | undefined;
     if (!r) return undefined;
     return {
       bse_code: code,

@@ -3,6 +3,7 @@
  * list, the as-of session for a prediction date, and summary counts.
  * (Per-stock feature inputs are read by src/features/inputs.ts.)
  */
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { IsoDate } from './dates.js';
 import type { Stock } from './types.js';
@@ -40,8 +41,13 @@ export function activeStocks(db: Db, filter: UniverseFilter = {}): Stock[] {
   return db.prepare(sql).all(...params) as Stock[];
 }
 
+const byCodeStatements = new WeakMap<Db, Statement<unknown[]>>();
+
+/** One stock of the master list (any status); the statement is prepared once per connection. */
 export function stockByCode(db: Db, code: string): Stock | undefined {
-  return db.prepare(`SELECT ${STOCK_COLUMNS} FROM master_stock_list WHERE bse_code = ?`).get(code) as Stock | undefined;
+  let st = byCodeStatements.get(db);
+  if (!st) byCodeStatements.set(db, (st = db.prepare(`SELECT ${STOCK_COLUMNS} FROM master_stock_list WHERE bse_code = ?`)));
+  return st.get(code) as Stock | undefined;
 }
 
 /** The latest session with any price before `date` (the market-wide as-of session), or undefined. */
