@@ -19,7 +19,7 @@ import { runBatch } from '../batch/run.js';
 import { acquireBatchLock } from '../batch/lock.js';
 import { loadScoringModel } from '../model/scoring-model.js';
 
-const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const mb = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(0)} MB`);
 const peakRss = (): string => mb(process.resourceUsage().maxRSS * 1024);
 const line = (s: string): void => void process.stdout.write(`${s}\n`);
 
