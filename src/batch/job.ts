@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM, run one date (or a backfill of trading days), notify, and
  * turn the outcome into an exit code.
  */
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config.js';
 import { EXIT_CODES, StockflowError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -12,7 +13,7 @@ import { TradingCalendar } from '../market/calendar.js';
 import { openPredictionsForWrite } from '../output/db.js';
 import { loadScoringModel } from '../model/scoring-model.js';
 import type { Progress } from '../cli/progress.js';
-import { acquireBatchLock } from './lock.js';
+import { acquireBatchLock, type LockOwner } from './lock.js';
 import { runBatch, type BatchResult } from './run.js';
 import { sendFailureNotice, sendRunNotifications } from './notice.js';
 
@@ -35,11 +36,23 @@ export interface JobContext {
   progress?: Progress;
   /** Where the one-line summary goes (stdout for the CLI). */
   out?: (line: string) => void;
+  /** Where the one-line failure message of a run that exceeded its error budget goes (stderr for the CLI). */
+  err?: (line: string) => void;
 }
+
+const toStderr = (l: string): void => void process.stderr.write(`${l}\n`);
+
+/** Logs, once, that --wait is waiting for another batch (otherwise the wait is silent). */
+const onLockWait =
+  (log: Logger) =>
+  (holder: LockOwner): void =>
+    log.info({ holder }, 'waiting for another batch to finish (--wait)');
 
 /** An AbortController tripped by SIGINT/SIGTERM for the life of `fn`. */
 async function withSignals<T>(log: Logger, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
+  // The extraction pool adds one abort listener per task (100 stocks): no limit, no warning on stderr.
+  setMaxListeners(0, ac.signal);
   const onSignal = (sig: NodeJS.Signals): void => {
     log.warn({ signal: sig }, 'stopping: finishing nothing half-done');
     ac.abort();
@@ -65,12 +78,12 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal): Pro
     earningsWithin: f.earningsWithin,
     allowStale: f.allowStale,
     maxErrorRate: f.maxErrorRate,
-    loadModel: () => loadScoringModel(c.cfg, { explicit: f.model, log: c.log }),
+    loadModel: (log) => loadScoringModel(c.cfg, { explicit: f.model, log }),
     log: c.log,
     signal,
     progress: c.progress,
   });
-  if (f.notify) await sendRunNotifications(result, c.cfg, c.log);
+  if (f.notify) await sendRunNotifications(result, c.cfg, c.log.child({ runId: result.runId, date }));
   const out = c.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   const pct = (100 * result.skippedPct).toFixed(1);
   out(
@@ -103,9 +116,16 @@ export async function runOneDate(date: IsoDate, c: JobContext): Promise<number> 
     c.log.info({ date, reason: why }, 'not a trading day');
     return EXIT_CODES.OK;
   }
-  const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait });
+  const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait, onWait: onLockWait(c.log) });
   try {
-    return await withSignals(c.log, async (signal) => (await runLocked(date, c, signal)).exitCode);
+    return await withSignals(c.log, async (signal) => {
+      const r = await runLocked(date, c, signal);
+      if (r.status === 'budget_exceeded')
+        (c.err ?? toStderr)(
+          `stockflow: error budget exceeded on ${date}: ${(100 * r.skippedPct).toFixed(1)}% of stocks skipped, limit ${(100 * c.flags.maxErrorRate).toFixed(1)}% (outputs written, run marked budget_exceeded)`,
+        );
+      return r.exitCode;
+    });
   } catch (e) {
     const kind = e instanceof StockflowError ? e.kind : 'INTERNAL';
     if (c.flags.notify && kind !== 'INTERRUPTED' && kind !== 'BAD_ARGS') await sendFailureNotice(date, (e as Error).message, c.cfg, c.log);
@@ -144,7 +164,7 @@ function completedDates(dataDir: string): Map<string, Set<string>> {
 }
 
 export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Promise<number> {
-  const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait });
+  const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait, onWait: onLockWait(c.log) });
   try {
     const dates = backfillDates(c.cfg.dataDir, from, to);
     if (dates.length === 0) {
@@ -154,6 +174,7 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
     const model = await loadScoringModel(c.cfg, { explicit: c.flags.model, log: c.log });
     const done = completedDates(c.cfg.dataDir);
     let worst: number = EXIT_CODES.OK;
+    const overBudget: IsoDate[] = [];
     return await withSignals(c.log, async (signal) => {
       for (const d of dates) {
         if (!c.flags.force && done.get(d)?.has(`${model.name}/${model.version}`)) {
@@ -163,7 +184,12 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
         if (signal.aborted) throw new StockflowError('INTERRUPTED', `interrupted before ${d}; completed dates are kept, re-run to resume`);
         const r = await runLocked(d, { ...c, flags: { ...c.flags, model: `${model.name}/${model.version}` } }, signal);
         worst = Math.max(worst, r.exitCode);
+        if (r.status === 'budget_exceeded') overBudget.push(d);
       }
+      if (overBudget.length > 0)
+        (c.err ?? toStderr)(
+          `stockflow: error budget exceeded on ${overBudget.length} of ${dates.length} dates (${overBudget.join(', ')}): outputs written, runs marked budget_exceeded`,
+        );
       return worst;
     });
   } finally {

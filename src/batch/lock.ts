@@ -64,10 +64,14 @@ export function lockHolder(dataDir: string): LockOwner | undefined {
   return owner;
 }
 
-export async function acquireBatchLock(dataDir: string, o: { wait?: boolean; pollMs?: number; runId?: string } = {}): Promise<BatchLock> {
+export async function acquireBatchLock(
+  dataDir: string,
+  o: { wait?: boolean; pollMs?: number; runId?: string; onWait?: (holder: LockOwner) => void } = {},
+): Promise<BatchLock> {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, LOCK_NAME);
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), runId: o.runId };
+  let waiting = false;
   for (;;) {
     if (tryCreate(file, me)) break;
     const owner = readLockOwner(file);
@@ -88,6 +92,10 @@ export async function acquireBatchLock(dataDir: string, o: { wait?: boolean; pol
         'LOCKED',
         `another batch is running on ${dataDir} (pid ${owner.pid} on ${owner.host}, since ${owner.startedAt}); use --wait to wait for it`,
       );
+    }
+    if (!waiting) {
+      waiting = true;
+      o.onWait?.(owner);
     }
     await sleep(o.pollMs ?? 500);
   }

@@ -17,7 +17,7 @@ import type { SkipRecord } from '../features/types.js';
 import { openPredictionsForWrite } from '../output/db.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
 import { renderReport, type StageTiming } from '../output/report.js';
-import { writeFileAtomic } from '../output/atomic.js';
+import { removeOrphanTemps, stageFile, writeFileAtomic } from '../output/atomic.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { recordRunFinish, recordRunStart, writeRunRows, type RunStatus } from '../output/writer.js';
 import type { ScoringModel } from '../model/scoring-model.js';
@@ -33,8 +33,8 @@ export interface BatchOptions extends PlanOptions {
   date: IsoDate;
   threads: number;
   maxErrorRate?: number;
-  /** Loads the model to score with (called once per run, after planning). */
-  loadModel: () => Promise<ScoringModel>;
+  /** Loads the model to score with (called once per run, after planning), logging with the run's logger. */
+  loadModel: (log: Logger) => Promise<ScoringModel>;
   log: Logger;
   signal?: AbortSignal;
   progress?: Progress;
@@ -99,7 +99,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     const p = await timed('plan', () => plan(market, o.date, o));
     const stocks = new Map<string, Stock>(p.stocks.map((s) => [s.bse_code, s]));
     log.info({ asOf: p.ctx.asOf, universe: p.stocks.length }, 'planned');
-    const model = await timed('model_load', o.loadModel);
+    const model = await timed('model_load', () => o.loadModel(log));
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
@@ -154,20 +154,31 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     const paths = { ...outputPaths(predictionsDir(o.dataDir), o.date), database: predictionsDbPath(o.dataDir) };
     const timestamp = new Date().toISOString();
     const written = await timed('write', () => {
-      writeFileAtomic(paths.predictionsCsv, predictionsCsv(ranked));
-      writeFileAtomic(paths.skippedCsv, skippedCsv(skipped));
-      return writeRunRows(out, {
-        runId,
-        date: o.date,
-        asOf: p.ctx.asOf,
-        modelVersion: model.version,
-        modelType: model.type,
-        featureSetVersion: FEATURE_SET_VERSION,
-        predictions: ranked,
-        skipped,
-        features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
-        timestamp,
-      });
+      // The CSVs are staged first and published only after the database commit:
+      // a run that fails or is killed before it commits replaces no earlier file.
+      for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
+      const staged = [stageFile(paths.predictionsCsv, predictionsCsv(ranked))];
+      let rows: ReturnType<typeof writeRunRows>;
+      try {
+        staged.push(stageFile(paths.skippedCsv, skippedCsv(skipped)));
+        rows = writeRunRows(out, {
+          runId,
+          date: o.date,
+          asOf: p.ctx.asOf,
+          modelVersion: model.version,
+          modelType: model.type,
+          featureSetVersion: FEATURE_SET_VERSION,
+          predictions: ranked,
+          skipped,
+          features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
+          timestamp,
+        });
+      } catch (e) {
+        for (const f of staged) f.discard();
+        throw e;
+      }
+      for (const f of staged) f.publish();
+      return rows;
     });
 
     // report

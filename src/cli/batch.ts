@@ -1,7 +1,7 @@
 /**
  * `stockflow batch`: the nightly job for one date, or a backfill over a range.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
@@ -34,9 +34,10 @@ export function resolveDate(s: string, flag = '--date'): IsoDate {
   return s === 'today' ? todayIn('Asia/Kolkata') : parseIsoDate(s, flag);
 }
 
+/** commander argument parser (an InvalidArgumentError becomes commander's one-line usage error, exit 2). */
 function rate(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw badArgs(`--max-error-rate must be a fraction between 0 and 1, got '${value}'`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a fraction between 0 and 1');
   return n;
 }
 
