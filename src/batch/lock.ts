@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StockflowError } from '../errors.js';
+import { processAlive } from '../util/process.js';
 
 export const LOCK_NAME = '.stockflow-batch.lock';
 
@@ -24,14 +25,6 @@ export interface BatchLock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function readLockOwner(file: string): LockOwner | undefined {
   try {
@@ -60,7 +53,7 @@ function tryCreate(file: string, owner: LockOwner): boolean {
 export function lockHolder(dataDir: string): LockOwner | undefined {
   const owner = readLockOwner(path.join(dataDir, LOCK_NAME));
   if (!owner) return undefined;
-  if (owner.host === hostname() && !alive(owner.pid)) return undefined;
+  if (owner.host === hostname() && !processAlive(owner.pid)) return undefined;
   return owner;
 }
 
@@ -82,7 +75,7 @@ export async function acquireBatchLock(
       else await sleep(50);
       continue;
     }
-    if (owner.host === hostname() && !alive(owner.pid)) {
+    if (owner.host === hostname() && !processAlive(owner.pid)) {
       // The owner died without releasing (a SIGKILL): take the lock over.
       rmSync(file, { force: true });
       continue;

@@ -12,7 +12,7 @@ import type { IsoDate } from '../market/dates.js';
 import { configuredChannels, notifyRun, type ChannelOutcome, type RunNotice } from '../notify/index.js';
 import { outputPaths } from '../output/csv.js';
 import { openPredictionsForWrite, openPredictionsReadonly } from '../output/db.js';
-import { recordNotifications } from '../output/writer.js';
+import { recordNotifications, type BatchRunRow } from '../output/writer.js';
 import type { Prediction } from '../output/types.js';
 import type { BatchResult } from './run.js';
 
@@ -38,26 +38,6 @@ export function noticeFromResult(r: BatchResult): RunNotice {
   };
 }
 
-interface RunRow {
-  run_id: string;
-  prediction_date: string;
-  as_of_session: string | null;
-  status: string;
-  error: string | null;
-  model_name: string | null;
-  model_version: string | null;
-  model_type: string | null;
-  model_roc_auc: number | null;
-  universe_count: number | null;
-  processed_count: number | null;
-  skipped_count: number | null;
-  predicted_uc_count: number | null;
-  high_count: number | null;
-  medium_count: number | null;
-  low_count: number | null;
-  started_at: string;
-  finished_at: string | null;
-}
 
 /** The notice of the latest completed run of a date, rebuilt from predictions.db and the report file. */
 export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
@@ -67,7 +47,7 @@ export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
       .prepare(
         "SELECT * FROM batch_runs WHERE prediction_date = ? AND status IN ('succeeded', 'budget_exceeded') ORDER BY finished_at DESC LIMIT 1",
       )
-      .get(date) as RunRow | undefined;
+      .get(date) as BatchRunRow | undefined;
     if (!run) throw missingInput(`no completed batch run for ${date} in predictions.db`);
     const ranked = db
       .prepare(

@@ -43,6 +43,7 @@ import type { StockStatus } from '../market/types.js';
 import { nseHolidaysBetween, type Holiday } from './holidays.js';
 import { companyName, pickSector, SECTORS, symbolCandidates } from './names.js';
 import { Rng } from './random.js';
+import { processAlive } from '../util/process.js';
 
 export const DEMO_DEFAULTS = { stocks: 11000, days: 500, seed: 42 } as const;
 /** The demo's last session: a Thursday, so the demo's morning run is 2025-11-14. */
@@ -801,14 +802,6 @@ function removeStaleTemps(dir: string, base: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function removeDbFiles(file: string): void {
   for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(file + suffix, { force: true });

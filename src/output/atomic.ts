@@ -10,6 +10,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { processAlive } from '../util/process.js';
 
 export function tempNameFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now()}`);
@@ -61,14 +62,6 @@ export function writeFileAtomic(target: string, content: string | Uint8Array): v
   stageFile(target, content).publish();
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes temporary files of `target` left by processes that no longer run (a run killed with SIGKILL). */
 export function removeOrphanTemps(target: string): void {

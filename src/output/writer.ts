@@ -12,6 +12,34 @@ import type { Prediction, SkippedStock } from './types.js';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'budget_exceeded' | 'interrupted';
 
+/** A row of batch_runs as read back (sql/predictions/002_batch_runs.sql). */
+export interface BatchRunRow {
+  run_id: string;
+  prediction_date: string;
+  as_of_session: string | null;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  model_name: string | null;
+  model_version: string | null;
+  model_type: string | null;
+  model_sha256: string | null;
+  model_roc_auc: number | null;
+  feature_set_version: string | null;
+  universe_count: number | null;
+  processed_count: number | null;
+  skipped_count: number | null;
+  predicted_uc_count: number | null;
+  high_count: number | null;
+  medium_count: number | null;
+  low_count: number | null;
+  stage_ms: string | null;
+  input_fingerprint: string | null;
+  threads: number | null;
+  error: string | null;
+  notifications: string | null;
+}
+
 export interface RunStart {
   runId: string;
   date: IsoDate;

@@ -12,6 +12,7 @@ import type { IsoDate } from '../market/dates.js';
 import type { Confidence } from '../model/confidence.js';
 import type { LazyDb } from './data.js';
 import type { BatchRunSummaryT, PredictionListItemT, StoredPredictionT } from './schemas.js';
+import type { BatchRunRow } from '../output/writer.js';
 
 export interface RunRef {
   run_id: string | null;
@@ -53,22 +54,11 @@ export interface ListFilter {
   offset: number;
 }
 
-interface LastRunRow {
-  run_id: string;
-  prediction_date: string;
-  as_of_session: string | null;
-  status: string;
-  started_at: string;
-  finished_at: string | null;
-  model_version: string | null;
-  universe_count: number | null;
-  processed_count: number | null;
-  skipped_count: number | null;
-  predicted_uc_count: number | null;
-  high_count: number | null;
-  medium_count: number | null;
-  low_count: number | null;
-}
+type LastRunRow = Pick<
+  BatchRunRow,
+  | 'run_id' | 'prediction_date' | 'as_of_session' | 'status' | 'started_at' | 'finished_at' | 'model_version'
+  | 'universe_count' | 'processed_count' | 'skipped_count' | 'predicted_uc_count' | 'high_count' | 'medium_count' | 'low_count'
+>;
 
 export class PredictionsReader {
   constructor(readonly db: LazyDb) {}
