@@ -10,18 +10,8 @@ import {
   type Tree,
 } from '../src/model/train/gbdt.js';
 import { StockflowError } from '../src/errors.js';
+import { rand } from './helpers/rand.js';
 
-// A test-local seeded generator (mulberry32), independent of the trainer's own.
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n rows of F uniform(−1, 1) features; label from `label(row, u)` with u uniform(0, 1). */
 function synth(n: number, F: number, seed: number, label: (x: Float32Array, u: number) => number, nanRate = 0): LabelledRows {

@@ -4,20 +4,11 @@ import onnxProto from 'onnx-proto';
 import { exportOnnx } from '../src/model/onnx/export.js';
 import { DEFAULT_GBDT_PARAMS, predictProba, trainGbdt, type GbdtModel, type LabelledRows, type Tree } from '../src/model/train/gbdt.js';
 import { FEATURE_NAMES, N_FEATURES } from '../src/features/definition.js';
+import { rand } from './helpers/rand.js';
 
 const { onnx } = onnxProto;
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 25 features on different scales, 8% NaN, a nonlinear logit with a rare-ish positive class. */
 function synth(n: number, seed: number): LabelledRows {
