@@ -27,6 +27,7 @@ import {
   startCli,
   until,
   type MarketFixture,
+  snapshot,
 } from './helpers/batch-fixture.js';
 
 let small: MarketFixture;
@@ -65,23 +66,6 @@ function runsOf(dataDir: string): { run_id: string; prediction_date: string; sta
   }
 }
 
-function snapshot(dataDir: string, date: string): { files: Record<string, Buffer>; rows: Record<string, unknown[]> } {
-  const files: Record<string, Buffer> = {};
-  for (const k of ['predictions', 'skipped_stocks', 'report'] as const) files[k] = readFileSync(outputFile(dataDir, k, date));
-  const db = openPredictions(dataDir);
-  try {
-    return {
-      files,
-      rows: {
-        daily_predictions: db.prepare('SELECT * FROM daily_predictions ORDER BY prediction_id').all(),
-        skipped_stocks: db.prepare('SELECT * FROM skipped_stocks ORDER BY prediction_date, bse_code').all(),
-        feature_values: db.prepare('SELECT * FROM feature_values ORDER BY prediction_date, bse_code').all(),
-      },
-    };
-  } finally {
-    db.close();
-  }
-}
 
 /** A pid that is certainly not running: a child that has exited. */
 function deadPid(): number {

@@ -38,7 +38,9 @@ import {
   TREE,
   TREE_FEATURE_NAME,
   type MarketFixture,
+  snapshot,
 } from './helpers/batch-fixture.js';
+import type { BatchRunRow } from '../src/output/writer.js';
 
 /** The spec's DDL (shared/spec 003, AC4.2.5), copied from issue 5. */
 const SPEC_DDL = {
@@ -145,30 +147,7 @@ interface PredRow {
   prediction_timestamp: string;
 }
 
-interface RunRow {
-  run_id: string;
-  prediction_date: string;
-  as_of_session: string | null;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
-  model_name: string | null;
-  model_version: string | null;
-  model_type: string | null;
-  model_sha256: string | null;
-  model_roc_auc: number | null;
-  feature_set_version: string | null;
-  universe_count: number | null;
-  processed_count: number | null;
-  skipped_count: number | null;
-  predicted_uc_count: number | null;
-  high_count: number | null;
-  medium_count: number | null;
-  low_count: number | null;
-  stage_ms: string | null;
-  input_fingerprint: string | null;
-  error: string | null;
-}
+
 
 const byCode = (a: { bse_code: string }, b: { bse_code: string }): number => (a.bse_code < b.bse_code ? -1 : a.bse_code > b.bse_code ? 1 : 0);
 
@@ -367,7 +346,7 @@ describe('a morning run (2025-11-14) on a fresh data directory', () => {
   });
 
   it('records the run in batch_runs: both dates, the model and its sha256, counts equal to the rows', () => {
-    const runs = db.prepare('SELECT * FROM batch_runs').all() as RunRow[];
+    const runs = db.prepare('SELECT * FROM batch_runs').all() as BatchRunRow[];
     expect(runs.length).toBe(1);
     const r = runs[0];
     expect(r.run_id).toBe(result.runId);
@@ -416,7 +395,7 @@ describe('idempotency', () => {
       expect(db.prepare('SELECT count(*) FROM (SELECT 1 FROM daily_predictions GROUP BY bse_code, prediction_date, model_version HAVING count(*) > 1)').pluck().get()).toBe(0);
       expect(db.prepare('SELECT bse_code, reason, detail FROM skipped_stocks ORDER BY bse_code').all()).toEqual(skips1);
       expect(db.prepare('SELECT count(*) FROM feature_values').pluck().get()).toBe(feats1);
-      const runs = db.prepare('SELECT run_id, status, input_fingerprint FROM batch_runs ORDER BY started_at').all() as RunRow[];
+      const runs = db.prepare('SELECT run_id, status, input_fingerprint FROM batch_runs ORDER BY started_at').all() as BatchRunRow[];
       expect(runs.map((r) => r.run_id)).toEqual([first.runId, second.runId]);
       expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
       expect(runs[1].input_fingerprint).toBe(runs[0].input_fingerprint);
@@ -434,23 +413,6 @@ describe('idempotency', () => {
 });
 
 /** Everything a run leaves behind for a date: the three files' bytes and predictions.db's rows. */
-function snapshot(dataDir: string, date: string): { files: Record<string, Buffer>; rows: Record<string, unknown[]> } {
-  const files: Record<string, Buffer> = {};
-  for (const k of ['predictions', 'skipped_stocks', 'report'] as const) files[k] = readFileSync(outputFile(dataDir, k, date));
-  const db = openPredictions(dataDir);
-  try {
-    return {
-      files,
-      rows: {
-        daily_predictions: db.prepare('SELECT * FROM daily_predictions ORDER BY prediction_id').all(),
-        skipped_stocks: db.prepare('SELECT * FROM skipped_stocks ORDER BY prediction_date, bse_code').all(),
-        feature_values: db.prepare('SELECT * FROM feature_values ORDER BY prediction_date, bse_code').all(),
-      },
-    };
-  } finally {
-    db.close();
-  }
-}
 
 describe('atomicity', () => {
   it('a run whose database write fails publishes nothing: the earlier CSVs, report and rows stay as they were', async () => {

@@ -10,7 +10,7 @@
  * label/confidence rules, never with stockflow's own scoring code.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -277,5 +277,24 @@ export async function until(pred: () => boolean, timeoutMs = 30_000, what = 'con
   while (!pred()) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The outputs of a date (CSV and report bytes) and every row of predictions.db's run tables, for before/after comparisons. */
+export function snapshot(dataDir: string, date: string): { files: Record<string, Buffer>; rows: Record<string, unknown[]> } {
+  const files: Record<string, Buffer> = {};
+  for (const k of ['predictions', 'skipped_stocks', 'report'] as const) files[k] = readFileSync(outputFile(dataDir, k, date));
+  const db = openPredictions(dataDir);
+  try {
+    return {
+      files,
+      rows: {
+        daily_predictions: db.prepare('SELECT * FROM daily_predictions ORDER BY prediction_id').all(),
+        skipped_stocks: db.prepare('SELECT * FROM skipped_stocks ORDER BY prediction_date, bse_code').all(),
+        feature_values: db.prepare('SELECT * FROM feature_values ORDER BY prediction_date, bse_code').all(),
+      },
+    };
+  } finally {
+    db.close();
   }
 }
