@@ -63,7 +63,6 @@ function loadFixture(): OhlcvBars & { open: Float64Array; high: Float64Array; lo
 function prefix(b: ReturnType<typeof loadFixture>, len: number): OhlcvBars {
   return {
     length: len,
-    open: b.open.slice(0, len),
     high: b.high.slice(0, len),
     low: b.low.slice(0, len),
     close: b.close.slice(0, len),
@@ -368,7 +367,6 @@ describe('closed forms and hand computations', () => {
     const n = MIN_SESSIONS;
     const bars: OhlcvBars = {
       length: n,
-      open: new Float64Array(n).fill(100),
       high: new Float64Array(n).fill(101),
       low: new Float64Array(n).fill(99),
       close: new Float64Array(n).fill(100),
@@ -484,7 +482,7 @@ describe('NaN when history is too short', () => {
   it('an empty history gives 13 NaNs and no error', () => {
     const out = new Float64Array(N_FEATURES).fill(1);
     const empty = new Float64Array(0);
-    technicalFeatures({ length: 0, open: empty, high: empty, low: empty, close: empty, volume: empty }, 5, out, 0);
+    technicalFeatures({ length: 0, high: empty, low: empty, close: empty, volume: empty }, 5, out, 0);
     for (const { index } of TECHNICAL) expect(out[index]).toBeNaN();
     expect(out[FEATURE_INDEX.revenue_growth_yoy]).toBe(1);
   });

@@ -34,10 +34,9 @@ export const MIN_SESSIONS = 250;
  */
 export const LOOKBACK_SESSIONS = 320;
 
-/** OHLCV columns, oldest first; `length` is the number of bars in use. */
+/** High, low, close and volume columns, oldest first (no feature uses the open); `length` is the number of bars in use. */
 export interface OhlcvBars {
   readonly length: number;
-  readonly open: ArrayLike<number>;
   readonly high: ArrayLike<number>;
   readonly low: ArrayLike<number>;
   readonly close: ArrayLike<number>;

@@ -12,7 +12,6 @@ import { LOOKBACK_SESSIONS } from './indicators.js';
 export interface Bars {
   length: number;
   date: string[];
-  open: Float64Array;
   high: Float64Array;
   low: Float64Array;
   close: Float64Array;
@@ -52,7 +51,7 @@ export class InputReader {
 
   constructor(readonly db: Db, readonly lookback = LOOKBACK_SESSIONS) {
     this.prices = db
-      .prepare('SELECT trade_date, open, high, low, close, volume FROM daily_prices WHERE bse_code = ? AND trade_date < ? ORDER BY trade_date DESC LIMIT ?')
+      .prepare('SELECT trade_date, high, low, close, volume FROM daily_prices WHERE bse_code = ? AND trade_date < ? ORDER BY trade_date DESC LIMIT ?')
       .raw(true);
     this.results = db.prepare(
       'SELECT period_end, announced_on, revenue_cr, net_profit_cr, eps FROM quarterly_results WHERE bse_code = ? AND announced_on < ? ORDER BY period_end DESC LIMIT 8',
@@ -65,12 +64,11 @@ export class InputReader {
   }
 
   read(code: string, date: IsoDate): StockInputs {
-    const rows = this.prices.all(code, date, this.lookback) as [string, number, number, number, number, number][];
+    const rows = this.prices.all(code, date, this.lookback) as [string, number, number, number, number][];
     const n = rows.length;
     const bars: Bars = {
       length: n,
       date: new Array<string>(n),
-      open: new Float64Array(n),
       high: new Float64Array(n),
       low: new Float64Array(n),
       close: new Float64Array(n),
@@ -79,11 +77,10 @@ export class InputReader {
     for (let i = 0; i < n; i++) {
       const r = rows[n - 1 - i]; // query is newest first; arrays are oldest first
       bars.date[i] = r[0];
-      bars.open[i] = r[1];
-      bars.high[i] = r[2];
-      bars.low[i] = r[3];
-      bars.close[i] = r[4];
-      bars.volume[i] = r[5];
+      bars.high[i] = r[1];
+      bars.low[i] = r[2];
+      bars.close[i] = r[3];
+      bars.volume[i] = r[4];
     }
     const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
     return {
