@@ -40,7 +40,8 @@ export function registerSchedule(program: Command): void {
       action(async (o: { cron: string; tz: string; runNow?: boolean; force?: boolean; dataDir?: string; modelsDir?: string }) => {
         const cfg = loadConfig(o);
         const log = logger().child({ component: 'scheduler' });
-        const child = new BatchChild(['--data-dir', cfg.dataDir, '--models-dir', cfg.modelsDir]);
+        // --force reaches the batch too: otherwise the child would refuse the non-trading day the scheduler let through.
+        const child = new BatchChild(['--data-dir', cfg.dataDir, '--models-dir', cfg.modelsDir, ...(o.force ? ['--force'] : [])]);
         const scheduler = new Scheduler({
           cron: o.cron,
           tz: o.tz,
