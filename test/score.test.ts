@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { InferenceSession } from 'onnxruntime-node';
 import { confidenceOf, labelOf } from '../src/model/confidence.js';
-import { ModelInvalidError, openSession, scoreRows } from '../src/model/score.js';
+import { ModelInvalidError } from '../src/model/errors.js';
+import { openSession, scoreRows } from '../src/model/score.js';
 import { StockflowError } from '../src/errors.js';
 import { expectedProbability, sigmoid, treeModel, type TreeFixture } from './helpers/onnx-fixture.js';
 

@@ -15,6 +15,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { toEpochDay } from '../market/dates.js';
+import { rocAuc } from '../model/train/metrics.js';
 import { planMarket, simulateStock, type StockSim } from './generate.js';
 
 export const HORIZON = 5;
@@ -38,29 +39,6 @@ export interface CalibrationReport {
   observable: QuantityReport[];
   oracleAuc: number;
   logisticAuc: { train: number; test: number; trainRows: number; testRows: number };
-}
-
-/** ROC-AUC by ranks (ties get the average rank). */
-export function rocAuc(score: ArrayLike<number>, label: ArrayLike<number>): number {
-  const n = score.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a] - score[b]);
-  let rankSumPos = 0;
-  let pos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && score[idx[j + 1]] === score[idx[i]]) j++;
-    const avgRank = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (label[idx[k]] === 1) {
-        rankSumPos += avgRank;
-        pos++;
-      }
-    }
-    i = j + 1;
-  }
-  const neg = n - pos;
-  if (pos === 0 || neg === 0) return NaN;
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
 function quintileRates(score: ArrayLike<number>, label: ArrayLike<number>): number[] {
@@ -241,7 +219,7 @@ export function calibrate(stocks: number, days: number, seed: number): Calibrati
       const keep = rows.filter((r) => !Number.isNaN(pick(r)[j]));
       const sc = keep.map((r) => pick(r)[j]);
       const lb = keep.map((r) => r.label);
-      return { name, auc: rocAuc(sc, lb), quintileRates: quintileRates(sc, lb) };
+      return { name, auc: rocAuc(lb, sc), quintileRates: quintileRates(sc, lb) };
     });
 
   const split = Math.floor(days * 0.6);
@@ -263,17 +241,17 @@ export function calibrate(stocks: number, days: number, seed: number): Calibrati
     latent: report(LATENT_NAMES, (r) => r.latent),
     observable: report(OBS_NAMES, (r) => r.obs),
     oracleAuc: rocAuc(
-      rows.map((r) => r.oracle),
       label,
+      rows.map((r) => r.oracle),
     ),
     logisticAuc: {
       train: rocAuc(
-        train.map(scoreOf),
         train.map((r) => r.label),
+        train.map(scoreOf),
       ),
       test: rocAuc(
-        test.map(scoreOf),
         test.map((r) => r.label),
+        test.map(scoreOf),
       ),
       trainRows: train.length,
       testRows: test.length,

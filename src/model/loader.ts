@@ -28,7 +28,7 @@ import { StockflowError } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import { DEFAULT_MODEL_NAME, parseModelRef, refOf, type ModelMeta } from './metadata.js';
 import { listModels, modelNames, modelVersions, openStoredModel, readAliases, resolveRef, type RegistryEntry } from './registry.js';
-import { ModelInvalidError } from './score.js';
+import { ModelInvalidError } from './errors.js';
 
 export type CandidateSource = 'explicit' | 'preferred' | 'champion' | 'newest' | 'older';
 

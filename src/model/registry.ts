@@ -36,7 +36,8 @@ import {
   type ModelMeta,
   type ModelRef,
 } from './metadata.js';
-import { ModelInvalidError, openSession } from './score.js';
+import { ModelInvalidError } from './errors.js';
+import { openSession } from './score.js';
 
 export const ALIAS_NAMES = ['champion', 'challenger'] as const;
 export type AliasName = (typeof ALIAS_NAMES)[number];

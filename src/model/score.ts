@@ -9,18 +9,10 @@
 import * as ort from 'onnxruntime-node';
 import { StockflowError } from '../errors.js';
 import type { ModelMeta } from './metadata.js';
-import type { ScoringModel } from './scoring-model.js';
-
-export const PROBABILITIES_OUTPUT = 'probabilities';
+import { PROBABILITIES_OUTPUT } from './contract.js';
+import { ModelInvalidError } from './errors.js';
+import type { ScoringModel } from './types.js';
 export const DEFAULT_GROUP_SIZE = 1000;
-
-/** A model's session contract was not met; `message` is one phrase for a user. */
-export class ModelInvalidError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelInvalidError';
-  }
-}
 
 /** The first line of an onnxruntime error, without its bracketed prefix noise. */
 export function ortMessage(e: unknown): string {
@@ -146,8 +138,11 @@ export async function scoreRows(model: SessionModel, X: Float32Array, n: number,
   return out;
 }
 
-/** A loaded model as the batch's ScoringModel (src/model/scoring-model.ts). */
-export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta }): ScoringModel {
+/**
+ * A loaded model as the batch's ScoringModel. `release` frees what holds the
+ * session (the loader that opened it); without one it releases the session itself.
+ */
+export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta }, release?: () => Promise<void>): ScoringModel {
   const m = model.meta;
   return {
     name: m.name,
@@ -156,5 +151,6 @@ export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta 
     sha256: m.sha256,
     rocAuc: typeof m.metrics?.roc_auc === 'number' ? m.metrics.roc_auc : undefined,
     score: (X, n, groupSize) => scoreRows(model, X, n, groupSize),
+    release: release ?? (() => model.session.release()),
   };
 }

@@ -28,6 +28,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { GbdtModel } from '../train/gbdt.js';
+import { LABEL_OUTPUT, PROBABILITIES_OUTPUT } from '../contract.js';
 
 const { onnx } = onnxProto;
 
@@ -43,8 +44,6 @@ export interface OnnxExportOptions {
 /** metadata_props key holding the JSON array of feature names in input order. */
 export const ONNX_FEATURE_NAMES_KEY = 'feature_names';
 export const ONNX_INPUT_NAME = 'input';
-export const ONNX_LABEL_OUTPUT = 'label';
-export const ONNX_PROBABILITIES_OUTPUT = 'probabilities';
 export const ONNX_IR_VERSION = 8;
 export const ONNX_OPSET = 17;
 export const ONNX_ML_OPSET = 3;
@@ -150,7 +149,7 @@ export function exportOnnx(model: GbdtModel, o: OnnxExportOptions): Uint8Array {
     opType: 'TreeEnsembleClassifier',
     domain: 'ai.onnx.ml',
     input: [ONNX_INPUT_NAME],
-    output: [ONNX_LABEL_OUTPUT, ONNX_PROBABILITIES_OUTPUT],
+    output: [LABEL_OUTPUT, PROBABILITIES_OUTPUT],
     attribute: [
       attrFloats('base_values', [Math.fround(model.baseScore)]),
       attrInts('class_ids', cWeights.map(() => 0)),
@@ -187,7 +186,7 @@ export function exportOnnx(model: GbdtModel, o: OnnxExportOptions): Uint8Array {
       name: 'stockflow_gbdt',
       node: [node],
       input: [tensorInfo(ONNX_INPUT_NAME, DT.FLOAT, ['N', F])],
-      output: [tensorInfo(ONNX_LABEL_OUTPUT, DT.INT64, ['N']), tensorInfo(ONNX_PROBABILITIES_OUTPUT, DT.FLOAT, ['N', 2])],
+      output: [tensorInfo(LABEL_OUTPUT, DT.INT64, ['N']), tensorInfo(PROBABILITIES_OUTPUT, DT.FLOAT, ['N', 2])],
     },
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
   });

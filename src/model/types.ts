@@ -1,0 +1,16 @@
+/**
+ * What the batch and the server need of a model: its identity, a scoring
+ * function over row-major feature rows [n, N_FEATURES], and a way to release
+ * the onnxruntime session behind it.
+ */
+export interface ScoringModel {
+  name: string;
+  version: string;
+  type: string;
+  sha256: string;
+  rocAuc?: number;
+  /** P(upper circuit) per row, computed in groups of `groupSize` rows per onnxruntime run. */
+  score(X: Float32Array, n: number, groupSize?: number): Promise<Float32Array>;
+  /** Releases the session (and the loader that opened it); the model cannot score afterwards. */
+  release(): Promise<void>;
+}
