@@ -12,7 +12,7 @@ import { openMarketReadonly } from '../market/db.js';
 import { TradingCalendar } from '../market/calendar.js';
 import { openPredictionsForWrite } from '../output/db.js';
 import { loadScoringModel } from '../model/scoring-model.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from './progress.js';
 import { acquireBatchLock, type LockOwner } from './lock.js';
 import { runBatch, type BatchResult } from './run.js';
 import { sendFailureNotice, sendRunNotifications } from './notice.js';

@@ -23,7 +23,7 @@ import { recordRunFinish, recordRunStart, writeRunRows, type RunStatus } from '.
 import type { ScoringModel } from '../model/scoring-model.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from './progress.js';
 
 export const DEFAULT_MAX_ERROR_RATE = 0.02;
 export const SCORE_GROUP_SIZE = 1000;

@@ -3,12 +3,9 @@
  * logs carry the progress as JSON lines.
  */
 import cliProgress from 'cli-progress';
+import type { Progress } from '../batch/progress.js';
 
-export interface Progress {
-  start(total: number, label: string): void;
-  update(done: number): void;
-  stop(): void;
-}
+export type { Progress };
 
 export function progressBar(enabled = Boolean(process.stderr.isTTY)): Progress {
   if (!enabled) return { start() {}, update() {}, stop() {} };
