@@ -10,7 +10,8 @@ import { createLogger } from '../log.js';
 import { DEMO_DEFAULTS, generateMarket } from '../demo/generate.js';
 import { openMarketReadonly } from '../market/db.js';
 import { activeStocks } from '../market/reader.js';
-import { TradingCalendar } from '../market/calendar.js';
+import { MarketStore } from '../market/store.js';
+import { missingInput } from '../errors.js';
 import { computeFeatures } from '../features/service.js';
 import { N_FEATURES } from '../features/definition.js';
 import { loaderFromConfig } from '../model/loader.js';
@@ -39,8 +40,8 @@ async function main(): Promise<void> {
     }
   }
   const market = openMarketReadonly(cfg.dataDir);
-  const last = market.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as string;
-  const date = TradingCalendar.fromDb(market).nextSession(last);
+  const date = new MarketStore(market, marketDbPath(cfg.dataDir)).nextPredictionDate();
+  if (!date) throw missingInput(`no prices in ${marketDbPath(cfg.dataDir)}`);
   const stocks = activeStocks(market);
 
   if (parts.has('features')) {

@@ -8,8 +8,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
 import { logger } from '../log.js';
 import { DEMO_DEFAULTS, DEMO_LAST_SESSION, generateMarket } from '../demo/generate.js';
-import { openMarketReadonly } from '../market/db.js';
-import { TradingCalendar } from '../market/calendar.js';
+import { MarketStore } from '../market/store.js';
 import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
 import { runOneDate } from '../batch/job.js';
 import { action } from './run.js';
@@ -38,11 +37,10 @@ export function registerDemo(program: Command): void {
           bar.stop();
           process.stdout.write(`generated ${s.stocks} stocks, ${s.priceRows} price rows in ${(s.ms / 1000).toFixed(1)} s\n`);
         }
-        const market = openMarketReadonly(cfg.dataDir);
+        const market = MarketStore.open(cfg.dataDir);
         let date: string;
         try {
-          const last = (market.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as string | null) ?? DEMO_LAST_SESSION;
-          date = TradingCalendar.fromDb(market).nextSession(last);
+          date = market.nextPredictionDate(market.lastSession() ?? DEMO_LAST_SESSION)!;
         } finally {
           market.close();
         }

@@ -4,6 +4,7 @@
  */
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
+import { activeResultsBefore } from '../market/reader.js';
 import { FEATURE_INDEX, FINANCIAL_INDEXES } from './definition.js';
 import type { ResultRow } from './inputs.js';
 
@@ -69,16 +70,7 @@ export interface SectorMedians {
  * whether it is scored alone or with the whole universe.
  */
 export function sectorMedians(db: Db, date: IsoDate): SectorMedians {
-  const stocks = db
-    .prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE'")
-    .all() as { bse_code: string; sector: string; market_cap_cr: number | null }[];
-  const rows = db
-    .prepare(
-      `SELECT r.bse_code, r.period_end, r.announced_on, r.revenue_cr, r.net_profit_cr, r.eps
-         FROM quarterly_results r JOIN master_stock_list m ON m.bse_code = r.bse_code
-        WHERE m.status = 'ACTIVE' AND r.announced_on < ?`,
-    )
-    .all(date) as (ResultRow & { bse_code: string })[];
+  const { stocks, results: rows } = activeResultsBefore(db, date);
   const byCode = new Map<string, ResultRow[]>();
   for (const r of rows) {
     let list = byCode.get(r.bse_code);

@@ -5,6 +5,7 @@
  */
 import type { Db } from './db.js';
 import { addDays, isWeekend, type IsoDate } from './dates.js';
+import { holidays } from './reader.js';
 
 export class TradingCalendar {
   private readonly holidays: Set<IsoDate>;
@@ -14,8 +15,7 @@ export class TradingCalendar {
   }
 
   static fromDb(db: Db): TradingCalendar {
-    const rows = db.prepare('SELECT holiday_on FROM market_holidays').pluck().all() as string[];
-    return new TradingCalendar(rows);
+    return new TradingCalendar(holidays(db));
   }
 
   isHoliday(d: IsoDate): boolean {

@@ -6,6 +6,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { IsoDate } from './dates.js';
+import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
 
 export interface UniverseFilter {
@@ -54,6 +55,49 @@ export function stockByCode(db: Db, code: string): Stock | undefined {
 export function latestSessionBefore(db: Db, date: IsoDate): IsoDate | undefined {
   const r = db.prepare('SELECT max(trade_date) AS d FROM daily_prices WHERE trade_date < ?').get(date) as { d: string | null };
   return r.d ?? undefined;
+}
+
+/** The last session with any price, or undefined for an empty market. */
+export function lastSession(db: Db): IsoDate | undefined {
+  return latestSessionBefore(db, '9999-12-31');
+}
+
+/** Every session with prices, oldest first. */
+export function priceSessions(db: Db): IsoDate[] {
+  return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
+}
+
+/** Closes in [from, to] for every stock, ordered by stock then date: [bse_code, close] rows. */
+export function closesBetween(db: Db, from: IsoDate, to: IsoDate): [string, number][] {
+  return db
+    .prepare('SELECT bse_code, close FROM daily_prices WHERE trade_date >= ? AND trade_date <= ? ORDER BY bse_code, trade_date')
+    .raw(true)
+    .all(from, to) as [string, number][];
+}
+
+/** Every ACTIVE stock's sector and market cap, and every result of theirs announced before `date` (for sector medians). */
+export function activeResultsBefore(
+  db: Db,
+  date: IsoDate,
+): { stocks: { bse_code: string; sector: string; market_cap_cr: number | null }[]; results: (ResultRow & { bse_code: string })[] } {
+  const stocks = db.prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE'").all() as {
+    bse_code: string;
+    sector: string;
+    market_cap_cr: number | null;
+  }[];
+  const results = db
+    .prepare(
+      `SELECT r.bse_code, r.period_end, r.announced_on, r.revenue_cr, r.net_profit_cr, r.eps
+         FROM quarterly_results r JOIN master_stock_list m ON m.bse_code = r.bse_code
+        WHERE m.status = 'ACTIVE' AND r.announced_on < ?`,
+    )
+    .all(date) as (ResultRow & { bse_code: string })[];
+  return { stocks, results };
+}
+
+/** The exchange holidays in market_holidays. */
+export function holidays(db: Db): IsoDate[] {
+  return db.prepare('SELECT holiday_on FROM market_holidays').pluck().all() as string[];
 }
 
 /** The number of distinct sessions with prices before `date` (bounded, for history checks). */

@@ -6,7 +6,7 @@
  * session, i.e. in the sessions from the prediction date on.
  */
 import type { Db } from '../../market/db.js';
-import { activeStocks } from '../../market/reader.js';
+import { activeStocks, closesBetween, priceSessions } from '../../market/reader.js';
 import { isUpperCircuit } from '../../market/circuit.js';
 import type { IsoDate } from '../../market/dates.js';
 import { N_FEATURES } from '../../features/definition.js';
@@ -38,11 +38,6 @@ export interface DatasetOptions {
   onDate?: (date: IsoDate, i: number, total: number) => void;
 }
 
-/** All sessions with prices, oldest first. */
-function priceSessions(db: Db): IsoDate[] {
-  return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
-}
-
 /**
  * Sampled prediction dates: each is a session (so its as-of session is the
  * session before it), with MIN_SESSIONS of history before it and `horizon`
@@ -63,10 +58,7 @@ export function sampleDates(sessions: readonly IsoDate[], o: { horizon: number; 
 
 /** Labels for stocks scored on `date`: an upper circuit in sessions [date … date + horizon). */
 function labels(db: Db, codes: readonly string[], bands: ReadonlyMap<string, number>, asOf: IsoDate, windowEnd: IsoDate): Uint8Array {
-  const rows = db
-    .prepare('SELECT bse_code, close FROM daily_prices WHERE trade_date >= ? AND trade_date <= ? ORDER BY bse_code, trade_date')
-    .raw(true)
-    .all(asOf, windowEnd) as [string, number][];
+  const rows = closesBetween(db, asOf, windowEnd);
   const hit = new Set<string>();
   for (let i = 1; i < rows.length; i++) {
     const [code, close] = rows[i];

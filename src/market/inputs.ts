@@ -1,0 +1,97 @@
+/**
+ * Point-in-time reads of one stock's inputs for a prediction date D.
+ * Every query has a strict `< D` cutoff: prices with trade_date < D, results
+ * with announced_on < D, news with published_on < D. Only the earnings
+ * calendar looks forward (expected dates on or after D are known in advance).
+ */
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+import { addDays, type IsoDate } from './dates.js';
+
+export interface Bars {
+  length: number;
+  date: string[];
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+}
+
+export interface ResultRow {
+  period_end: string;
+  announced_on: string;
+  revenue_cr: number | null;
+  net_profit_cr: number | null;
+  eps: number | null;
+}
+
+export interface StockInputs {
+  bars: Bars;
+  /** Results announced before D, newest period first (at most 8). */
+  results: ResultRow[];
+  /** Announcement dates before D and on/after the first loaded bar, oldest first. */
+  announcements: string[];
+  /** News scores published in [D − 30 days, D), with their dates. */
+  newsDates: string[];
+  newsScores: number[];
+  /** The next expected result date on or after D, if any. */
+  nextEarnings: string | null;
+}
+
+type Stmt = Statement<unknown[]>;
+
+/** Prepared statements for one connection (one per worker thread); `lookback` bars at most per stock. */
+export class PointInTimeReader {
+  private readonly prices: Stmt;
+  private readonly results: Stmt;
+  private readonly announced: Stmt;
+  private readonly news: Stmt;
+  private readonly calendar: Stmt;
+
+  constructor(
+    readonly db: Db,
+    readonly lookback: number,
+  ) {
+    this.prices = db
+      .prepare('SELECT trade_date, high, low, close, volume FROM daily_prices WHERE bse_code = ? AND trade_date < ? ORDER BY trade_date DESC LIMIT ?')
+      .raw(true);
+    this.results = db.prepare(
+      'SELECT period_end, announced_on, revenue_cr, net_profit_cr, eps FROM quarterly_results WHERE bse_code = ? AND announced_on < ? ORDER BY period_end DESC LIMIT 8',
+    );
+    this.announced = db
+      .prepare('SELECT announced_on FROM quarterly_results WHERE bse_code = ? AND announced_on < ? AND announced_on >= ? ORDER BY announced_on')
+      .pluck(true);
+    this.news = db.prepare('SELECT published_on, score FROM news_sentiment WHERE bse_code = ? AND published_on >= ? AND published_on < ?').raw(true);
+    this.calendar = db.prepare('SELECT min(expected_on) FROM earnings_calendar WHERE bse_code = ? AND expected_on >= ?').pluck(true);
+  }
+
+  read(code: string, date: IsoDate): StockInputs {
+    const rows = this.prices.all(code, date, this.lookback) as [string, number, number, number, number][];
+    const n = rows.length;
+    const bars: Bars = {
+      length: n,
+      date: new Array<string>(n),
+      high: new Float64Array(n),
+      low: new Float64Array(n),
+      close: new Float64Array(n),
+      volume: new Float64Array(n),
+    };
+    for (let i = 0; i < n; i++) {
+      const r = rows[n - 1 - i]; // query is newest first; arrays are oldest first
+      bars.date[i] = r[0];
+      bars.high[i] = r[1];
+      bars.low[i] = r[2];
+      bars.close[i] = r[3];
+      bars.volume[i] = r[4];
+    }
+    const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
+    return {
+      bars,
+      results: this.results.all(code, date) as ResultRow[],
+      announcements: n > 0 ? (this.announced.all(code, date, bars.date[0]) as string[]) : [],
+      newsDates: news.map((r) => r[0]),
+      newsScores: news.map((r) => r[1]),
+      nextEarnings: (this.calendar.get(code, date) as string | null) ?? null,
+    };
+  }
+}
