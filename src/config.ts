@@ -22,7 +22,13 @@ function findPackageRoot(start: string): string {
 }
 
 export const SQL_DIR = path.join(PACKAGE_ROOT, 'sql');
+/** The desk's time zone: `--date today`, the scheduler's default and every 'today' are dates here. */
 export const TIME_ZONE = 'Asia/Kolkata';
+
+/** The pino level from LOG_LEVEL (default info): read here, like every other variable. */
+export function logLevelFrom(env: Env = process.env): string {
+  return env.LOG_LEVEL?.toLowerCase() || 'info';
+}
 
 export interface NotifyConfig {
   slackWebhookUrl?: string;
@@ -93,7 +99,7 @@ export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Con
   return {
     dataDir,
     modelsDir,
-    logLevel: env.LOG_LEVEL?.toLowerCase() ?? 'info',
+    logLevel: logLevelFrom(env),
     threads,
     preferredModelVersion: env.PREFERRED_MODEL_VERSION || undefined,
     server: {

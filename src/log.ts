@@ -4,6 +4,7 @@
  * not a terminal; short human lines when it is. Secrets are redacted.
  */
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { logLevelFrom } from './config.js';
 
 export type { Logger };
 
@@ -47,7 +48,7 @@ function terminalStream(): DestinationStream {
   };
 }
 
-export function createLogger(level = process.env.LOG_LEVEL?.toLowerCase() ?? 'info', tty = Boolean(process.stderr.isTTY)): Logger {
+export function createLogger(level = logLevelFrom(), tty = Boolean(process.stderr.isTTY)): Logger {
   const options = { level, base: { pid: process.pid }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   return tty ? pino(options, terminalStream()) : pino(options, pino.destination({ fd: 2, sync: true }));
 }

@@ -2,7 +2,7 @@
  * `stockflow batch`: the nightly job for one date, or a backfill over a range.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { TIME_ZONE, loadConfig } from '../config.js';
 import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
 import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
@@ -31,7 +31,7 @@ export interface BatchFlags {
 
 /** `--date today` is today in Asia/Kolkata; anything else must be a real YYYY-MM-DD date. */
 export function resolveDate(s: string, flag = '--date'): IsoDate {
-  return s === 'today' ? todayIn('Asia/Kolkata') : parseIsoDate(s, flag);
+  return s === 'today' ? todayIn(TIME_ZONE) : parseIsoDate(s, flag);
 }
 
 /** commander argument parser (an InvalidArgumentError becomes commander's one-line usage error, exit 2). */

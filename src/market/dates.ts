@@ -4,6 +4,7 @@
  * UTC midnights so that no local time zone can shift a date.
  */
 import { badArgs } from '../errors.js';
+import { TIME_ZONE } from '../config.js';
 
 export type IsoDate = string;
 
@@ -59,7 +60,7 @@ export function isWeekend(d: IsoDate): boolean {
 }
 
 /** Today's date in a time zone (the desk's: Asia/Kolkata). */
-export function todayIn(timeZone = 'Asia/Kolkata', now: Date = new Date()): IsoDate {
+export function todayIn(timeZone = TIME_ZONE, now: Date = new Date()): IsoDate {
   // en-CA formats as YYYY-MM-DD.
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
 }

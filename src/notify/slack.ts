@@ -17,7 +17,7 @@ import {
   oneLine,
   type RunNotice,
 } from './types.js';
-import { formatDuration } from '../output/report.js';
+import { formatDuration } from '../util/format.js';
 
 export interface SlackText {
   type: 'plain_text' | 'mrkdwn';

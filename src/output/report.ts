@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { IsoDate } from '../market/dates.js';
 import type { Prediction } from './types.js';
+import { formatDuration } from '../util/format.js';
 
 export interface StageTiming {
   name: string;
@@ -30,14 +31,6 @@ export interface ReportInput {
 const LINE = '='.repeat(40);
 const int = (n: number): string => n.toLocaleString('en-US');
 const pct = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(1)}%` : '0.0%');
-
-/** 8m 23s, 4.2s, 350ms. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}m ${s % 60}s`;
-}
 
 function cell(s: string, w: number): string {
   return s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w);

@@ -10,9 +10,10 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import { todayIn, type IsoDate } from '../market/dates.js';
 import { badArgs } from '../errors.js';
+import { TIME_ZONE } from '../config.js';
 
 export const DEFAULT_CRON = '0 7 * * 1-5';
-export const DEFAULT_TZ = 'Asia/Kolkata';
+export const DEFAULT_TZ = TIME_ZONE;
 
 export type TriggerOutcome =
   | { kind: 'ran'; date: IsoDate; exitCode: number }
