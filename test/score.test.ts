@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { InferenceSession } from 'onnxruntime-node';
-import { confidenceOf, labelOf } from '../src/model/confidence.js';
+import { confidenceOf, labelOf, predictionOf } from '../src/model/confidence.js';
 import { ModelInvalidError } from '../src/model/errors.js';
 import { openSession, scoreRows } from '../src/model/score.js';
 import { StockflowError } from '../src/errors.js';
@@ -142,6 +142,18 @@ describe('confidence and label rules', () => {
     [1, 1],
   ] as const)('label of %s is %s', (p, label) => {
     expect(labelOf(p)).toBe(label);
+  });
+
+  // The rule decides on the stored (6-decimal) probability: 0.4999996 is stored as 0.5, so it is a 1, LOW.
+  it.each([
+    [0.4999996, 0.5, 1, 'LOW'],
+    [0.4999994, 0.499999, 0, 'LOW'],
+    [0.6999996, 0.7, 1, 'HIGH'],
+    [0.3000004, 0.3, 0, 'HIGH'],
+    [0.12345649, 0.123456, 0, 'HIGH'],
+    [0.6, 0.6, 1, 'MEDIUM'],
+  ] as const)('predictionOf(%s) = %s, label %s, %s', (p, stored, label, level) => {
+    expect(predictionOf(p)).toEqual({ probability: stored, label, confidence: level });
   });
 
   it('sigmoid reference is sane', () => {

@@ -30,8 +30,7 @@ export function outputPaths(dir: string, d: IsoDate): OutputPaths {
   };
 }
 
-/** Probabilities are written with 6 decimals everywhere (DB, CSV, API). */
-export const roundProbability = (p: number): number => Math.round(p * 1e6) / 1e6;
+export { roundProbability } from '../model/confidence.js';
 
 export function predictionsCsv(rows: readonly Prediction[]): string {
   return stringify(
