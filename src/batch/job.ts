@@ -152,16 +152,6 @@ export function backfillDates(dataDir: string, from: IsoDate, to: IsoDate): IsoD
   }
 }
 
-/** Dates with a completed run (PredictionsStore.completedRun, docs/runs.md) and its models; read-only. */
-function completedDates(dataDir: string): Map<string, Set<string>> {
-  const store = PredictionsStore.openReadonlyIfExists(dataDir);
-  if (!store) return new Map();
-  try {
-    return store.usable() ? store.completedDates() : new Map();
-  } finally {
-    store.close();
-  }
-}
 
 export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Promise<number> {
   const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait, onWait: onLockWait(c.log) });
@@ -172,13 +162,17 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
       return EXIT_CODES.OK;
     }
     const model = await loadScoringModel(c.cfg, { explicit: c.flags.model, log: c.log });
-    const done = completedDates(c.cfg.dataDir);
+    // Resume: a date whose completed run (PredictionsStore.completedRun, docs/runs.md) is of this model is done. Read-only.
+    const store = PredictionsStore.openReadonlyIfExists(c.cfg.dataDir);
+    const completed = (d: IsoDate): string | undefined =>
+      store?.usable() ? store.completedRun(d, { name: model.name, version: model.version })?.run_id : undefined;
     let worst: number = EXIT_CODES.OK;
     const overBudget: IsoDate[] = [];
     return await withSignals(c.log, async (signal) => {
       for (const d of dates) {
-        if (!c.flags.force && done.get(d)?.has(`${model.name}/${model.version}`)) {
-          c.log.info({ date: d, model: model.version }, 'already complete, skipped (use --force to re-run)');
+        const doneRun = c.flags.force ? undefined : completed(d);
+        if (doneRun !== undefined) {
+          c.log.info({ date: d, model: model.version, completedRun: doneRun }, 'already complete, skipped (use --force to re-run)');
           continue;
         }
         if (signal.aborted) throw new StockflowError('INTERRUPTED', `interrupted before ${d}; completed dates are kept, re-run to resume`);
@@ -191,7 +185,7 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
           `stockflow: error budget exceeded on ${overBudget.length} of ${dates.length} dates (${overBudget.join(', ')}): outputs written, runs marked budget_exceeded`,
         );
       return worst;
-    });
+    }).finally(() => store?.close());
   } finally {
     lock.release();
   }

@@ -11,7 +11,7 @@
  * documented in docs/runs.md.
  */
 import Database, { type Statement } from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { predictionsDbPath } from '../config.js';
@@ -75,7 +75,6 @@ const SQL = {
           WHERE ${COMPLETED} AND prediction_date = (SELECT max(prediction_date) FROM batch_runs WHERE ${COMPLETED})
           ORDER BY finished_at DESC, rowid DESC LIMIT 1) r
     LEFT JOIN daily_predictions p ON p.bse_code = ? AND p.prediction_date = r.prediction_date AND p.model_version = r.model_version`,
-  completedDates: `SELECT DISTINCT prediction_date AS d, model_name || '/' || model_version AS m FROM batch_runs WHERE ${COMPLETED}`,
   hasSucceeded: `SELECT 1 FROM batch_runs WHERE prediction_date = ? AND published = 1 AND status = 'succeeded' AND model_name = ? AND model_version = ? LIMIT 1`,
   rowsModel: `SELECT model_version, model_type FROM daily_predictions
     WHERE prediction_date = ? ORDER BY prediction_timestamp DESC, prediction_id DESC LIMIT 1`,
@@ -92,15 +91,17 @@ const SQL = {
     WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`,
 } as const;
 
-/** Whether a `running` row's process is gone: same host, pid not alive, and the data directory's batch lock not held by it. */
+/**
+ * Whether a `running` row's process is gone: it ran on this host, and its pid
+ * is not alive or (a reused pid) does not hold the data directory's batch
+ * lock. A run of another host cannot be checked and stays `running`.
+ */
 export function runIsGone(run: Pick<BatchRunRow, 'status' | 'pid' | 'host'>, dataDir: string | undefined): boolean {
   if (run.status !== 'running' || run.pid === null || run.host !== hostname()) return false;
-  if (processAlive(run.pid)) return false;
-  if (dataDir !== undefined) {
-    const owner = readLockOwner(lockFile(dataDir));
-    if (owner && owner.host === run.host && owner.pid === run.pid) return false;
-  }
-  return true;
+  if (!processAlive(run.pid)) return true;
+  if (dataDir === undefined) return false;
+  const owner = readLockOwner(lockFile(dataDir));
+  return !(owner && owner.host === run.host && owner.pid === run.pid);
 }
 
 /** The columns of a run that say which rows it published. */
@@ -152,6 +153,30 @@ export class PredictionsStore {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     return new PredictionsStore(new HandleSource(db), undefined, path.dirname(file), db);
+  }
+
+  /**
+   * For `data info`: the last run of a data directory (a killed run shown as
+   * interrupted), after marking such runs interrupted in predictions.db when
+   * the directory and file are writable. Undefined when no batch has run.
+   */
+  static inspect(dataDir: string): { lastRun?: BatchRunRow; reconciled: string[] } | undefined {
+    const file = predictionsDbPath(dataDir);
+    if (!existsSync(file)) return undefined;
+    let writable = true;
+    try {
+      accessSync(dataDir, constants.W_OK);
+      accessSync(file, constants.W_OK);
+    } catch {
+      writable = false;
+    }
+    const store = writable ? PredictionsStore.openForWrite(dataDir) : PredictionsStore.openReadonlyFile(file);
+    try {
+      const reconciled = writable ? store.reconcileInterrupted() : [];
+      return { lastRun: store.usable() ? store.lastRun() : undefined, reconciled };
+    } finally {
+      store.close();
+    }
   }
 
   /** A read-only store over a handle the caller opens, reopens and closes (the server's). */
@@ -220,18 +245,6 @@ export class PredictionsStore {
         prediction_timestamp: r.prediction_timestamp as string | null,
       },
     };
-  }
-
-  /** Each prediction date with a completed run, and the models (`name/version`) it has one for. */
-  completedDates(): Map<string, Set<string>> {
-    const rows = this.src.run(SQL.completedDates, (st) => st.all() as { d: string; m: string }[]) ?? [];
-    const map = new Map<string, Set<string>>();
-    for (const r of rows) {
-      let s = map.get(r.d);
-      if (!s) map.set(r.d, (s = new Set()));
-      s.add(r.m);
-    }
-    return map;
   }
 
   /** Whether the date has a succeeded, published run of this model (a budget_exceeded run then keeps it). */
