@@ -115,6 +115,7 @@ describe('a subset run never changes a finished date (issue 18 High#1)', () => {
     expect(csvRows(path.join(dir, `predictions_${MORNING}.${tag}.csv`))).toEqual([]);
     expect(csvRows(path.join(dir, `skipped_stocks_${MORNING}.${tag}.csv`)).map((x) => `${x.bse_code}:${x.reason}`)).toEqual(['999999:UNKNOWN_STOCK']);
     expect(readFileSync(path.join(dir, `report_${MORNING}.${tag}.txt`), 'utf8')).toMatch(/^Scope: SUBSET \(--codes 999999\)/m);
+    expect(readFileSync(path.join(dir, `report_${MORNING}.${tag}.txt`), 'utf8')).toContain(`the date's outputs are run ${f.runId}'s`);
   }, 60_000);
 
   it('--codes <one real code> after a full run: exit 0, the one stock in its own file with the full run’s probability; the date unchanged', async () => {
@@ -145,7 +146,7 @@ describe('an over-budget run never replaces a succeeded one (issue 18 High#1)', 
     expect(own).toEqual([`predictions_${MORNING}.run-${second.run_id}.csv`, `report_${MORNING}.run-${second.run_id}.txt`, `skipped_stocks_${MORNING}.run-${second.run_id}.csv`]);
     // Its own CSV has what it scored: the same stocks as the kept run (same model, same inputs).
     expect(csvRows(path.join(f.dataDir, 'predictions', own[0]))).toEqual(csvRows(outputFile(f.dataDir, 'predictions', MORNING)));
-    expect(readFileSync(path.join(f.dataDir, 'predictions', own[1]), 'utf8')).toMatch(/^Published: no \(the date's earlier succeeded run is kept\)$/m);
+    expect(readFileSync(path.join(f.dataDir, 'predictions', own[1]), 'utf8')).toContain(`\nPublished: no (the date's earlier succeeded run is kept; the date's outputs are run ${f.runId}'s)\n`);
   }, 60_000);
 
   it('a budget_exceeded run of a date with no succeeded run of its model publishes (and the API serves it)', async () => {

@@ -187,13 +187,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     // Publication (docs/runs.md): a full run that succeeded publishes; a full run over its
     // budget publishes only when the date has no succeeded run of this model; a subset run never.
     // The batch lock (held by the caller) keeps this check and the commit below together.
-    const notPublished =
+    const reason =
       scope === 'subset'
         ? `a subset run (${selection ?? ''}) never changes the date's stored rows or files`
         : status !== 'succeeded' && out.hasSucceededRun(o.date, model)
           ? "the date's earlier succeeded run is kept"
           : undefined;
-    const published = notPublished === undefined;
+    const published = reason === undefined;
+    // The report of a run that does not publish names the run whose outputs the date keeps (completedRun, docs/runs.md).
+    const kept = published ? undefined : out.completedRun(o.date);
+    const notPublished = reason === undefined ? undefined : kept ? `${reason}; the date's outputs are run ${kept.run_id}'s` : reason;
     const tag = published ? undefined : `${scope === 'subset' ? 'subset' : 'run'}-${runId}`;
     const paths = { ...outputPaths(predictionsDir(o.dataDir), o.date, tag), database: predictionsDbPath(o.dataDir) };
     const timestamp = new Date().toISOString();

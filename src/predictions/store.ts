@@ -84,6 +84,7 @@ const SQL = {
   ranking: `SELECT bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence,
       model_version, model_type, prediction_timestamp
     FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY probability DESC, bse_code`,
+  featureDates: 'SELECT DISTINCT prediction_date FROM feature_values',
   skip: 'SELECT reason, detail FROM skipped_stocks WHERE prediction_date = ? AND bse_code = ?',
   lastRun: 'SELECT * FROM batch_runs ORDER BY started_at DESC, rowid DESC LIMIT 1',
   running: "SELECT * FROM batch_runs WHERE status = 'running'",
@@ -313,6 +314,11 @@ export class PredictionsStore {
     const r = this.src.run(SQL.lastRun, (st) => st.get() as BatchRunRow | undefined);
     if (r && runIsGone(r, this.dataDir)) return { ...r, status: 'interrupted' };
     return r;
+  }
+
+  /** Prediction dates with stored feature rows. */
+  featureDates(): string[] {
+    return this.src.run(SQL.featureDates, (st) => st.pluck().all() as string[]) ?? [];
   }
 
   /** The stored feature row of one stock for a prediction date (the online feature reader's store). */
