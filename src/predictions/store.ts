@@ -446,4 +446,3 @@ export class PredictionsStore {
   }
 }
 
-export type { RunStatus };
