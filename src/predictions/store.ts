@@ -31,7 +31,6 @@ import type {
   RunFinish,
   RunRows,
   RunStart,
-  RunStatus,
   SkipRow,
   StoredFeatures,
 } from './types.js';
