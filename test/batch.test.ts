@@ -40,7 +40,7 @@ import {
   type MarketFixture,
   snapshot,
 } from './helpers/batch-fixture.js';
-import type { BatchRunRow } from '../src/output/writer.js';
+import type { BatchRunRow } from '../src/predictions/types.js';
 
 /** The spec's DDL (shared/spec 003, AC4.2.5), copied from issue 5. */
 const SPEC_DDL = {
@@ -187,7 +187,7 @@ describe('a morning run (2025-11-14) on a fresh data directory', () => {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
     expect(tables).toEqual(expect.arrayContaining(['daily_predictions', 'batch_runs', 'skipped_stocks', 'feature_values', 'schema_migrations']));
     const migrations = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
-    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4]);
     expect(migrations.map((m) => m.name)).toEqual(readdirSync(path.join(ROOT, 'sql', 'predictions')).filter((f) => f.endsWith('.sql')).sort());
   });
 
@@ -472,26 +472,35 @@ describe('error budget', () => {
   });
 });
 
+/**
+ * A subset run's rows: its own files (a subset run publishes no rows, docs/runs.md),
+ * after checking that it stored none and recorded itself as a subset.
+ */
+function subsetRows(dataDir: string, r: BatchResult, selection: string): { scored: string[]; skipped: Record<string, string>[] } {
+  const db = openPredictions(dataDir);
+  try {
+    expect(db.prepare('SELECT count(*) FROM daily_predictions').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT count(*) FROM skipped_stocks').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT scope, selection, published FROM batch_runs').all()).toEqual([{ scope: 'subset', selection, published: 0 }]);
+  } finally {
+    db.close();
+  }
+  expect(path.basename(r.paths.predictionsCsv)).toBe(`predictions_${r.date}.subset-${r.runId}.csv`);
+  expect(existsSync(outputFile(dataDir, 'predictions', r.date))).toBe(false);
+  const read = (f: string): Record<string, string>[] => parse(readFileSync(f, 'utf8'), { columns: true }) as Record<string, string>[];
+  return { scored: read(r.paths.predictionsCsv).map((x) => x.bse_code), skipped: read(r.paths.skippedCsv) };
+}
+
 describe('plan options', () => {
   it('--codes: only those stocks; an unknown code is UNKNOWN_STOCK and a SUSPENDED one NOT_ACTIVE', async () => {
     const dataDir = fx.freshDataDir();
     const active = marketStocks().map((s) => s.bse_code).sort();
     const codes = [active[3], active[10], '999999', suspendedCode];
     const r = await runBatch(options(dataDir, MORNING, { codes, maxErrorRate: 1 }));
-    const db = openPredictions(dataDir);
-    try {
-      expect((db.prepare('SELECT bse_code FROM daily_predictions ORDER BY bse_code').pluck().all() as string[])).toEqual([active[3], active[10]]);
-      const skipped = db.prepare('SELECT bse_code, reason FROM skipped_stocks ORDER BY bse_code').all() as { bse_code: string; reason: string }[];
-      expect(skipped).toEqual([
-        { bse_code: suspendedCode, reason: 'NOT_ACTIVE' },
-        { bse_code: '999999', reason: 'UNKNOWN_STOCK' },
-      ].sort(byCode));
-    } finally {
-      db.close();
-    }
+    const got = subsetRows(dataDir, r, `--codes ${codes.join(',')}`);
+    expect(got.scored.sort()).toEqual([active[3], active[10]]);
     expect(r.counts.universe).toBe(4);
-    const csv = parse(readFileSync(outputFile(dataDir, 'skipped_stocks', MORNING), 'utf8'), { columns: true }) as Record<string, string>[];
-    expect(csv.map((x) => `${x.bse_code}:${x.reason}`).sort()).toEqual([`${suspendedCode}:NOT_ACTIVE`, '999999:UNKNOWN_STOCK'].sort());
+    expect(got.skipped.map((x) => `${x.bse_code}:${x.reason}`).sort()).toEqual([`${suspendedCode}:NOT_ACTIVE`, '999999:UNKNOWN_STOCK'].sort());
   });
 
   it('--limit 10: the 10 largest ACTIVE stocks by market cap', async () => {
@@ -501,17 +510,9 @@ describe('plan options', () => {
       .slice(0, 10)
       .map((s) => s.bse_code)
       .sort();
-    await runBatch(options(dataDir, MORNING, { limit: 10, maxErrorRate: 1 }));
-    const db = openPredictions(dataDir);
-    try {
-      const got = [
-        ...(db.prepare('SELECT bse_code FROM daily_predictions').pluck().all() as string[]),
-        ...(db.prepare('SELECT bse_code FROM skipped_stocks').pluck().all() as string[]),
-      ].sort();
-      expect(got).toEqual(want);
-    } finally {
-      db.close();
-    }
+    const r = await runBatch(options(dataDir, MORNING, { limit: 10, maxErrorRate: 1 }));
+    const rows = subsetRows(dataDir, r, '--limit 10');
+    expect([...rows.scored, ...rows.skipped.map((x) => x.bse_code)].sort()).toEqual(want);
   });
 
   it('--earnings-within 30: only stocks with a result expected in the next 30 days', async () => {
@@ -526,17 +527,9 @@ describe('plan options', () => {
     const want = [...new Set(cal.filter((e) => day(e.expected_on) >= day(MORNING) && day(e.expected_on) <= day(MORNING) + 30).map((e) => e.bse_code))].sort();
     expect(want.length).toBeGreaterThan(0);
     expect(want.length).toBeLessThan(marketStocks().length);
-    await runBatch(options(dataDir, MORNING, { earningsWithin: 30, maxErrorRate: 1 }));
-    const db = openPredictions(dataDir);
-    try {
-      const got = [
-        ...(db.prepare('SELECT bse_code FROM daily_predictions').pluck().all() as string[]),
-        ...(db.prepare('SELECT bse_code FROM skipped_stocks').pluck().all() as string[]),
-      ].sort();
-      expect(got).toEqual(want);
-    } finally {
-      db.close();
-    }
+    const r = await runBatch(options(dataDir, MORNING, { earningsWithin: 30, maxErrorRate: 1 }));
+    const rows = subsetRows(dataDir, r, '--earnings-within 30');
+    expect([...rows.scored, ...rows.skipped.map((x) => x.bse_code)].sort()).toEqual(want);
   });
 });
 

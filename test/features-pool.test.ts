@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { generateMarket } from '../src/demo/generate.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION, N_FEATURES } from '../src/features/definition.js';
 import { OnlineFeatures } from '../src/features/online.js';
@@ -21,7 +21,8 @@ import { computeFeatures, type FeatureSet } from '../src/features/service.js';
 import { openMarketReadonly, type Db } from '../src/market/db.js';
 import { activeStocks } from '../src/market/reader.js';
 import type { Stock } from '../src/market/types.js';
-import { openPredictionsForWrite } from '../src/output/db.js';
+import { openPredictionsForWrite } from './helpers/predictions-db.js';
+import { PredictionsStore } from '../src/predictions/store.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STOCKS = 230;
@@ -143,7 +144,9 @@ describe('OnlineFeatures (one stock at a time) = the batch', () => {
       ins.run(stored, D, '2025-11-12', FEATURE_SET_VERSION, ...values, 3);
       // A row of another feature-set version is not an answer for this one.
       ins.run(other, D, '2025-11-12', `${FEATURE_SET_VERSION}-old`, ...values, 3);
-      const online = new OnlineFeatures(db, () => pdb);
+      const store = PredictionsStore.openReadonly(path.join(dir, 'pred'));
+      onTestFinished(() => store.close());
+      const online = new OnlineFeatures(db, (code, date) => store.storedFeatures(code, date));
       const got = online.get(stored, D);
       expect(got).toMatchObject({ ok: true, row: { source: 'store', asOf: '2025-11-12', imputed: 3, date: D } });
       expect(got.ok && Array.from(got.row.values)).toEqual(values);

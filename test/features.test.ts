@@ -16,7 +16,7 @@ import type { ResultRow } from '../src/features/inputs.js';
 import { upperCircuitPrice } from '../src/market/circuit.js';
 import { openMarketReadonly, type Db } from '../src/market/db.js';
 import { activeStocks } from '../src/market/reader.js';
-import { migrate } from '../src/output/db.js';
+import { migrate } from '../src/predictions/migrate.js';
 import { MarketFixture, dayOfWeek, flatBars, plusDays, wavyBars, weekdaysEnding, type FixtureBar } from './helpers/market-fixture.js';
 
 /** The prediction date (a Wednesday) and the market's as-of session (Tuesday). */

@@ -22,7 +22,7 @@ import { ModelLoader } from '../src/model/loader.js';
 import { openMarketReadonly } from '../src/market/db.js';
 import { activeStocks } from '../src/market/reader.js';
 import { computeFeatures } from '../src/features/service.js';
-import { openPredictionsForWrite } from '../src/output/db.js';
+import { openPredictionsForWrite } from './helpers/predictions-db.js';
 import { FEATURE_NAMES_V1, captureLogger, expectedProbability, sigmoid, writeAliasesFile, type TreeFixture } from './helpers/onnx-fixture.js';
 import {
   MODEL_A,
@@ -596,8 +596,8 @@ describe('degraded and unavailable', () => {
        VALUES (?, NULL, 'X', ?, 1, 0.8, 'HIGH', '1.0.0', 'GBDT', '2025-11-14T01:30:00.000Z')`,
     ).run(code, MORNING_DATE);
     w.prepare(
-      `INSERT INTO batch_runs (run_id, prediction_date, as_of_session, started_at, finished_at, status, model_version, model_type)
-       VALUES ('run-new', ?, '2025-11-13', '2025-11-14T01:29:00.000Z', '2025-11-14T01:31:00.000Z', 'succeeded', '1.0.0', 'GBDT')`,
+      `INSERT INTO batch_runs (run_id, prediction_date, as_of_session, started_at, finished_at, status, model_version, model_type, published)
+       VALUES ('run-new', ?, '2025-11-13', '2025-11-14T01:29:00.000Z', '2025-11-14T01:31:00.000Z', 'succeeded', '1.0.0', 'GBDT', 1)`,
     ).run(MORNING_DATE);
     w.close();
     const r = await a.inject({ method: 'GET', url: `${V}/predictions/${code}` });
@@ -637,8 +637,8 @@ describe('degraded and unavailable', () => {
       fx.stored.forEach((s, i) => ins.run(s.bse_code, MORNING_DATE, 0.01 * (i + 1)));
       insertFeatureRow(w, code, MORNING_DATE, '2025-11-13', featureRowValues({ rsi_14: 77 }));
       w.prepare(
-        `INSERT INTO batch_runs (run_id, prediction_date, as_of_session, started_at, finished_at, status, model_version, model_type, processed_count)
-         VALUES ('run-wal', ?, '2025-11-13', '2025-11-14T01:29:00.000Z', '2025-11-14T01:31:00.000Z', 'succeeded', '1.0.0', 'GBDT', 9)`,
+        `INSERT INTO batch_runs (run_id, prediction_date, as_of_session, started_at, finished_at, status, model_version, model_type, processed_count, published)
+         VALUES ('run-wal', ?, '2025-11-13', '2025-11-14T01:29:00.000Z', '2025-11-14T01:31:00.000Z', 'succeeded', '1.0.0', 'GBDT', 9, 1)`,
       ).run(MORNING_DATE);
       // Uncommitted: the server answers at once, from the previous state.
       const before = await a.inject({ method: 'GET', url: `${V}/predictions` });

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { weekday, type IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
 import { TradingCalendar } from '../market/calendar.js';
-import { openPredictionsForWrite } from '../output/db.js';
+import { PredictionsStore } from '../predictions/store.js';
 import { loadScoringModel } from '../model/scoring-model.js';
 import type { Progress } from './progress.js';
 import { acquireBatchLock, type LockOwner } from './lock.js';
@@ -88,8 +88,10 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal): Pro
   const pct = (100 * result.skippedPct).toFixed(1);
   out(
     `${result.status === 'succeeded' ? 'ok' : 'FAILED (error budget)'} ${date} (as of ${result.asOf}): ${result.counts.processed} scored, ` +
-      `${result.counts.skipped} skipped (${pct}%), ${result.counts.predictedUc} predicted upper circuit, ${result.counts.high} HIGH`,
+      `${result.counts.skipped} skipped (${pct}%), ${result.counts.predictedUc} predicted upper circuit, ${result.counts.high} HIGH` +
+      (result.scope === 'subset' ? ` [subset: ${result.selection ?? ''}]` : ''),
   );
+  if (!result.published) out(`not published: ${result.notPublished ?? ''}; this run's own files:`);
   out(`report:      ${result.paths.report}`);
   out(`predictions: ${result.paths.predictionsCsv}`);
   out(`skipped:     ${result.paths.skippedCsv}`);
@@ -122,7 +124,12 @@ export async function runOneDate(date: IsoDate, c: JobContext): Promise<number> 
       const r = await runLocked(date, c, signal);
       if (r.status === 'budget_exceeded')
         (c.err ?? toStderr)(
-          `stockflow: error budget exceeded on ${date}: ${(100 * r.skippedPct).toFixed(1)}% of stocks skipped, limit ${(100 * c.flags.maxErrorRate).toFixed(1)}% (outputs written, run marked budget_exceeded)`,
+          `stockflow: error budget exceeded on ${date}: ${(100 * r.skippedPct).toFixed(1)}% of stocks skipped, limit ${(100 * c.flags.maxErrorRate).toFixed(1)}% ` +
+            (r.published
+              ? '(outputs written, run marked budget_exceeded)'
+              : r.scope === 'subset'
+                ? `(subset run: its own files written, the date's outputs unchanged, run marked budget_exceeded)`
+                : `(the earlier succeeded outputs of ${date} were kept; this run's files are ${r.paths.predictionsCsv} and its report; run marked budget_exceeded)`),
         );
       return r.exitCode;
     });
@@ -145,23 +152,6 @@ export function backfillDates(dataDir: string, from: IsoDate, to: IsoDate): IsoD
   }
 }
 
-function completedDates(dataDir: string): Map<string, Set<string>> {
-  const db = openPredictionsForWrite(dataDir);
-  try {
-    const rows = db
-      .prepare("SELECT prediction_date AS d, model_name || '/' || model_version AS m FROM batch_runs WHERE status = 'succeeded'")
-      .all() as { d: string; m: string }[];
-    const map = new Map<string, Set<string>>();
-    for (const r of rows) {
-      let s = map.get(r.d);
-      if (!s) map.set(r.d, (s = new Set()));
-      s.add(r.m);
-    }
-    return map;
-  } finally {
-    db.close();
-  }
-}
 
 export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Promise<number> {
   const lock = await acquireBatchLock(c.cfg.dataDir, { wait: c.flags.wait, onWait: onLockWait(c.log) });
@@ -172,13 +162,17 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
       return EXIT_CODES.OK;
     }
     const model = await loadScoringModel(c.cfg, { explicit: c.flags.model, log: c.log });
-    const done = completedDates(c.cfg.dataDir);
+    // Resume: a date whose completed run (PredictionsStore.completedRun, docs/runs.md) is of this model is done. Read-only.
+    const store = PredictionsStore.openReadonlyIfExists(c.cfg.dataDir);
+    const completed = (d: IsoDate): string | undefined =>
+      store?.usable() ? store.completedRun(d, { name: model.name, version: model.version })?.run_id : undefined;
     let worst: number = EXIT_CODES.OK;
     const overBudget: IsoDate[] = [];
     return await withSignals(c.log, async (signal) => {
       for (const d of dates) {
-        if (!c.flags.force && done.get(d)?.has(`${model.name}/${model.version}`)) {
-          c.log.info({ date: d, model: model.version }, 'already complete, skipped (use --force to re-run)');
+        const doneRun = c.flags.force ? undefined : completed(d);
+        if (doneRun !== undefined) {
+          c.log.info({ date: d, model: model.version, completedRun: doneRun }, 'already complete, skipped (use --force to re-run)');
           continue;
         }
         if (signal.aborted) throw new StockflowError('INTERRUPTED', `interrupted before ${d}; completed dates are kept, re-run to resume`);
@@ -191,7 +185,7 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
           `stockflow: error budget exceeded on ${overBudget.length} of ${dates.length} dates (${overBudget.join(', ')}): outputs written, runs marked budget_exceeded`,
         );
       return worst;
-    });
+    }).finally(() => store?.close());
   } finally {
     lock.release();
   }

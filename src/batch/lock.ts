@@ -4,34 +4,19 @@
  * is gone (a run killed with SIGKILL) is taken over; a live owner makes a
  * second run fail at once with LOCKED, or wait with `wait: true`.
  */
-import { openSync, closeSync, writeSync, readFileSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { openSync, closeSync, writeSync, rmSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StockflowError } from '../errors.js';
 import { processAlive } from '../util/process.js';
+import { LOCK_NAME, readLockOwner, type LockOwner } from '../util/lockfile.js';
 
-export const LOCK_NAME = '.stockflow-batch.lock';
-
-export interface LockOwner {
-  pid: number;
-  host: string;
-  startedAt: string;
-  runId?: string;
-}
+export { LOCK_NAME, readLockOwner, type LockOwner };
 
 export interface BatchLock {
   file: string;
   release(): void;
-}
-
-
-export function readLockOwner(file: string): LockOwner | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
-  } catch {
-    return undefined;
-  }
 }
 
 function tryCreate(file: string, owner: LockOwner): boolean {

@@ -11,15 +11,22 @@ import type { Logger } from '../log.js';
 import type { IsoDate } from '../market/dates.js';
 import { configuredChannels, notifyRun, type ChannelOutcome, type RunNotice } from '../notify/index.js';
 import { outputPaths } from '../output/csv.js';
-import { openPredictionsForWrite, openPredictionsReadonly } from '../output/db.js';
-import { recordNotifications, type BatchRunRow } from '../output/writer.js';
-import type { Prediction } from '../output/types.js';
+import { PredictionsStore } from '../predictions/store.js';
 import type { BatchResult } from './run.js';
 
-function topHigh(ranked: readonly Pick<Prediction, 'bse_code' | 'nse_symbol' | 'company_name' | 'probability' | 'label' | 'confidence'>[]): RunNotice['topHighConfidence'] {
+interface Ranked {
+  bse_code: string;
+  nse_symbol: string | null;
+  company_name: string | null;
+  probability: number;
+  label: number;
+  confidence: string | null;
+}
+
+function topHigh(ranked: readonly Ranked[]): RunNotice['topHighConfidence'] {
   return ranked
     .filter((p) => p.label === 1 && p.confidence === 'HIGH')
-    .map((p, i) => ({ rank: i + 1, bse_code: p.bse_code, nse_symbol: p.nse_symbol, company_name: p.company_name, probability: p.probability }));
+    .map((p, i) => ({ rank: i + 1, bse_code: p.bse_code, nse_symbol: p.nse_symbol, company_name: p.company_name ?? '', probability: p.probability }));
 }
 
 export function noticeFromResult(r: BatchResult): RunNotice {
@@ -39,22 +46,13 @@ export function noticeFromResult(r: BatchResult): RunNotice {
 }
 
 
-/** The notice of the latest completed run of a date, rebuilt from predictions.db and the report file. */
+/** The notice of the date's completed run (PredictionsStore.completedRun), rebuilt from predictions.db and the report file. */
 export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
-  const db = openPredictionsReadonly(dataDir);
+  const store = PredictionsStore.openReadonly(dataDir);
   try {
-    const run = db
-      .prepare(
-        "SELECT * FROM batch_runs WHERE prediction_date = ? AND status IN ('succeeded', 'budget_exceeded') ORDER BY finished_at DESC LIMIT 1",
-      )
-      .get(date) as BatchRunRow | undefined;
+    const run = store.usable() ? store.completedRun(date) : undefined;
     if (!run) throw missingInput(`no completed batch run for ${date} in predictions.db`);
-    const ranked = db
-      .prepare(
-        `SELECT bse_code, nse_symbol, company_name, probability, predicted_label AS label, confidence FROM daily_predictions
-          WHERE prediction_date = ? AND model_version = ? ORDER BY probability DESC, bse_code`,
-      )
-      .all(date, run.model_version) as Prediction[];
+    const ranked = store.ranking(date, run.model_version ?? '').map((r) => ({ ...r, label: r.predicted_label }));
     const paths = outputPaths(predictionsDir(dataDir), date);
     const universe = run.universe_count ?? 0;
     const skipped = run.skipped_count ?? 0;
@@ -81,7 +79,7 @@ export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
       durationMs: run.finished_at ? Date.parse(run.finished_at) - Date.parse(run.started_at) : 0,
     };
   } finally {
-    db.close();
+    store.close();
   }
 }
 
@@ -94,11 +92,11 @@ export async function sendNotice(n: RunNotice, cfg: Config, log: Logger, o: { dr
   const outcomes = await notifyRun(n, cfg.notify, { log, dryRun: o.dryRun });
   if (!o.dryRun) {
     try {
-      const db = openPredictionsForWrite(o.dataDir ?? cfg.dataDir);
+      const store = PredictionsStore.openForWrite(o.dataDir ?? cfg.dataDir);
       try {
-        recordNotifications(db, n.runId, outcomes);
+        store.recordNotifications(n.runId, outcomes);
       } finally {
-        db.close();
+        store.close();
       }
     } catch (e) {
       log.warn({ error: (e as Error).message }, 'could not record notification outcomes');

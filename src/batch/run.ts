@@ -5,6 +5,7 @@
  * so that a notification failure can never change what was written.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
 import { EXIT_CODES, StockflowError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -14,12 +15,12 @@ import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
-import { openPredictionsForWrite } from '../output/db.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
 import { renderReport, type StageTiming } from '../output/report.js';
 import { removeOrphanTemps, stageFile, writeFileAtomic } from '../output/atomic.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
-import { recordRunFinish, recordRunStart, writeRunRows, type RunStatus } from '../output/writer.js';
+import { PredictionsStore } from '../predictions/store.js';
+import type { RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/scoring-model.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
@@ -50,8 +51,27 @@ export interface BatchCounts {
   low: number;
 }
 
+/** A subset run's selection as text ("--codes 500325,500180 --limit 10"), or undefined for a full run. */
+export function subsetSelection(o: PlanOptions): string | undefined {
+  const parts: string[] = [];
+  if (o.codes !== undefined) parts.push(`--codes ${o.codes.join(',')}`);
+  if (o.limit !== undefined) parts.push(`--limit ${o.limit}`);
+  if (o.earningsWithin !== undefined) parts.push(`--earnings-within ${o.earningsWithin}`);
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
 export interface BatchResult {
   runId: string;
+  scope: RunScope;
+  /** The subset run's selection (see subsetSelection). */
+  selection?: string;
+  /**
+   * Whether this run's rows and files are now the date's (docs/runs.md).
+   * When false the run wrote only its own tagged files (paths) and its batch_runs row.
+   */
+  published: boolean;
+  /** Why it did not publish, for the summary and the report. */
+  notPublished?: string;
   date: IsoDate;
   asOf: IsoDate;
   status: RunStatus;
@@ -91,9 +111,21 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
 
   const marketFile = marketDbPath(o.dataDir);
   const market = openMarketReadonly(o.dataDir);
-  const out = openPredictionsForWrite(o.dataDir);
-  recordRunStart(out, { runId, date: o.date, startedAt: new Date().toISOString(), threads: o.threads });
-  log.info({ threads: o.threads }, 'batch started');
+  const selection = subsetSelection(o);
+  const scope: RunScope = selection === undefined ? 'full' : 'subset';
+  let out: PredictionsStore;
+  try {
+    out = PredictionsStore.openForWrite(o.dataDir);
+  } catch (e) {
+    market.close();
+    throw e;
+  }
+  const gone = out.reconcileInterrupted();
+  if (gone.length > 0) log.warn({ runs: gone }, 'earlier runs whose process is gone marked interrupted');
+  out.startRun({ runId, date: o.date, startedAt: new Date().toISOString(), threads: o.threads, scope, selection, pid: process.pid, host: hostname() });
+  log.info({ threads: o.threads, scope, selection }, 'batch started');
+  // Set once the run's outcome is committed: a later failure (writing the report) must not rewrite it.
+  let committed = false;
   try {
     // plan
     const p = await timed('plan', () => plan(market, o.date, o));
@@ -151,35 +183,74 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       .update(JSON.stringify({ date: o.date, asOf: p.ctx.asOf, fs: FEATURE_SET_VERSION, model: model.sha256, codes: fs.block.codes, skips }))
       .update(new Uint8Array(fs.block.values.buffer, fs.block.values.byteOffset, n * N_FEATURES * 4))
       .digest('hex');
-    const paths = { ...outputPaths(predictionsDir(o.dataDir), o.date), database: predictionsDbPath(o.dataDir) };
+    const modelInfo = { name: model.name, version: model.version, type: model.type, sha256: model.sha256, rocAuc: model.rocAuc };
+    // Publication (docs/runs.md): a full run that succeeded publishes; a full run over its
+    // budget publishes only when the date has no succeeded run of this model; a subset run never.
+    // The batch lock (held by the caller) keeps this check and the commit below together.
+    const reason =
+      scope === 'subset'
+        ? `a subset run (${selection ?? ''}) never changes the date's stored rows or files`
+        : status !== 'succeeded' && out.hasSucceededRun(o.date, model)
+          ? "the date's earlier succeeded run is kept"
+          : undefined;
+    const published = reason === undefined;
+    // The report of a run that does not publish names the run whose outputs the date keeps (completedRun, docs/runs.md).
+    const kept = published ? undefined : out.completedRun(o.date);
+    const notPublished = reason === undefined ? undefined : kept ? `${reason}; the date's outputs are run ${kept.run_id}'s` : reason;
+    const tag = published ? undefined : `${scope === 'subset' ? 'subset' : 'run'}-${runId}`;
+    const paths = { ...outputPaths(predictionsDir(o.dataDir), o.date, tag), database: predictionsDbPath(o.dataDir) };
     const timestamp = new Date().toISOString();
+    const finish: RunFinish = {
+      status,
+      asOf: p.ctx.asOf,
+      model: modelInfo,
+      featureSetVersion: FEATURE_SET_VERSION,
+      counts,
+      stageMs,
+      fingerprint,
+      error: status === 'budget_exceeded' ? `skipped ${(100 * skippedPct).toFixed(2)}% > ${(100 * maxErrorRate).toFixed(2)}%` : undefined,
+    };
     const written = await timed('write', () => {
       // The CSVs are staged first and published only after the database commit:
       // a run that fails or is killed before it commits replaces no earlier file.
       for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
       const staged = [stageFile(paths.predictionsCsv, predictionsCsv(ranked))];
-      let rows: ReturnType<typeof writeRunRows>;
+      let rows = 0;
       try {
         staged.push(stageFile(paths.skippedCsv, skippedCsv(skipped)));
-        rows = writeRunRows(out, {
-          runId,
-          date: o.date,
-          asOf: p.ctx.asOf,
-          modelVersion: model.version,
-          modelType: model.type,
-          featureSetVersion: FEATURE_SET_VERSION,
-          predictions: ranked,
-          skipped,
-          features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
-          timestamp,
-        });
+        if (published) {
+          // The rows and the run's finish (published = 1) in one transaction.
+          rows = out.publishRun(
+            {
+              runId,
+              date: o.date,
+              asOf: p.ctx.asOf,
+              modelVersion: model.version,
+              modelType: model.type,
+              featureSetVersion: FEATURE_SET_VERSION,
+              predictions: ranked,
+              skipped,
+              features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
+              timestamp,
+            },
+            finish,
+          ).predictions;
+        } else {
+          out.finishRun(runId, finish);
+        }
+        committed = true;
       } catch (e) {
         for (const f of staged) f.discard();
         throw e;
       }
       for (const f of staged) f.publish();
-      return rows;
+      return { predictions: rows };
     });
+    try {
+      out.recordStageMs(runId, stageMs);
+    } catch (e) {
+      log.warn({ error: (e as Error).message }, 'could not record the write stage timing');
+    }
 
     // report
     const skippedByReason: Record<string, number> = {};
@@ -215,21 +286,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         skippedRows: skipped.length,
       },
       maxErrorRate,
+      subset: selection,
+      notPublished,
     });
     writeFileAtomic(paths.report, reportText);
-    const modelInfo = { name: model.name, version: model.version, type: model.type, sha256: model.sha256, rocAuc: model.rocAuc };
-    recordRunFinish(out, runId, {
-      status,
-      asOf: p.ctx.asOf,
-      model: modelInfo,
-      featureSetVersion: FEATURE_SET_VERSION,
-      counts,
-      stageMs,
-      fingerprint,
-      error: status === 'budget_exceeded' ? `skipped ${(100 * skippedPct).toFixed(2)}% > ${(100 * maxErrorRate).toFixed(2)}%` : undefined,
-    });
     const result: BatchResult = {
       runId,
+      scope,
+      selection,
+      published,
+      notPublished,
       date: o.date,
       asOf: p.ctx.asOf,
       status,
@@ -244,15 +310,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       reportText,
       fingerprint,
     };
-    log.info({ status, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
+    log.info({ status, published, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
     return result;
   } catch (e) {
     o.progress?.stop();
     const status: RunStatus = e instanceof StockflowError && e.kind === 'INTERRUPTED' ? 'interrupted' : 'failed';
-    try {
-      recordRunFinish(out, runId, { status, stageMs, error: (e as Error).message });
-    } catch {
-      // The run's own bookkeeping must not hide the error that stopped it.
+    if (!committed) {
+      try {
+        out.finishRun(runId, { status, stageMs, error: (e as Error).message });
+      } catch {
+        // The run's own bookkeeping must not hide the error that stopped it.
+      }
     }
     log.error({ status, error: (e as Error).message }, 'batch did not complete');
     throw e;

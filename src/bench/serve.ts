@@ -17,7 +17,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { marketDbPath, predictionsDbPath } from '../config.js';
+import { marketDbPath } from '../config.js';
+import { PredictionsStore } from '../predictions/store.js';
 import { missingInput } from '../errors.js';
 import { addDays, type IsoDate } from '../market/dates.js';
 
@@ -154,17 +155,18 @@ export async function benchServe(o: BenchServeOptions): Promise<string> {
   market.close();
   let run: { date: IsoDate; codes: string[] } | undefined;
   const storedDates = new Set<string>();
-  if (existsSync(predictionsDbPath(o.dataDir))) {
-    const p = new Database(predictionsDbPath(o.dataDir), { readonly: true });
-    const r = p
-      .prepare("SELECT prediction_date AS d, model_version AS v FROM batch_runs WHERE status = 'succeeded' ORDER BY prediction_date DESC, finished_at DESC LIMIT 1")
-      .get() as { d: string; v: string } | undefined;
-    if (r) {
-      const codes = p.prepare('SELECT bse_code FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY bse_code').pluck().all(r.d, r.v) as string[];
-      if (codes.length > 0) run = { date: r.d, codes };
+  const p = PredictionsStore.openReadonlyIfExists(o.dataDir);
+  if (p) {
+    try {
+      const r = p.usable() ? p.latestCompletedRun() : undefined;
+      if (r?.model_version) {
+        const codes = p.ranking(r.prediction_date, r.model_version).map((x) => x.bse_code).sort();
+        if (codes.length > 0) run = { date: r.prediction_date, codes };
+      }
+      for (const d of p.featureDates()) storedDates.add(d);
+    } finally {
+      p.close();
     }
-    for (const d of p.prepare('SELECT DISTINCT prediction_date FROM feature_values').pluck().all() as string[]) storedDates.add(d);
-    p.close();
   }
   let coldDate = addDays(lastSession, 1);
   while (storedDates.has(coldDate)) coldDate = addDays(coldDate, -1);

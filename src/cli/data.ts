@@ -7,6 +7,7 @@ import { generateMarket, DEMO_DEFAULTS } from '../demo/generate.js';
 import { importCsvs } from '../ingest/import.js';
 import { openMarketReadonly } from '../market/db.js';
 import { marketInfo } from '../market/reader.js';
+import { PredictionsStore } from '../predictions/store.js';
 import { logger } from '../log.js';
 import { action, intArg } from './run.js';
 import { progressBar } from './progress.js';
@@ -85,7 +86,11 @@ export function registerData(program: Command): void {
         const db = openMarketReadonly(cfg.dataDir);
         try {
           const i = marketInfo(db);
-          if (o.json) process.stdout.write(`${JSON.stringify(i, null, 2)}\n`);
+          // The last batch run; runs whose process is gone are marked interrupted here (docs/runs.md).
+          const runs = PredictionsStore.inspect(cfg.dataDir);
+          const last = runs?.lastRun;
+          const lastRun = last ? { run_id: last.run_id, prediction_date: last.prediction_date, status: last.status, scope: last.scope, started_at: last.started_at } : null;
+          if (o.json) process.stdout.write(`${JSON.stringify({ ...i, lastRun, interruptedNow: runs?.reconciled ?? [] }, null, 2)}\n`);
           else
             process.stdout.write(
               [
@@ -96,6 +101,8 @@ export function registerData(program: Command): void {
                 `calendar:   ${i.calendar}`,
                 `news:       ${i.news}`,
                 `holidays:   ${i.holidays}`,
+                `last run:   ${lastRun ? `${lastRun.run_id} (${lastRun.prediction_date}, ${lastRun.scope}): ${lastRun.status}` : '-'}`,
+                ...(runs && runs.reconciled.length > 0 ? [`marked interrupted (process gone): ${runs.reconciled.join(', ')}`] : []),
                 '',
               ].join('\n'),
             );

@@ -5,12 +5,11 @@
  * batch. Computed rows are kept in an LRU of at most 1,000 stocks.
  */
 import { LRUCache } from 'lru-cache';
-import type { Statement } from 'better-sqlite3';
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
 import { stockByCode } from '../market/reader.js';
 import type { Stock } from '../market/types.js';
-import { FEATURE_NAMES, FEATURE_SET_VERSION, N_FEATURES } from './definition.js';
+import { FEATURE_SET_VERSION, N_FEATURES } from './definition.js';
 import { extractionContext } from './context.js';
 import { extractStock, imputeRow } from './extract.js';
 import { sectorMedians, type SectorMedians } from './financial.js';
@@ -26,6 +25,13 @@ export interface FeatureRow {
   imputed: number;
   source: 'store' | 'computed';
 }
+
+/**
+ * Reads the stored feature row of a stock for a prediction date (feature
+ * set FEATURE_SET_VERSION), or undefined: the predictions store's
+ * `storedFeatures`, which owns feature_values.
+ */
+export type StoredFeatureReader = (code: string, date: IsoDate) => { asOf: IsoDate; imputed: number; values: Float32Array } | undefined;
 
 export type FeatureLookup = { ok: true; row: FeatureRow; stock: Stock } | { ok: false; skip: SkipRecord; stock?: Stock };
 
@@ -44,7 +50,7 @@ export class OnlineFeatures {
 
   constructor(
     private readonly market: Db,
-    private readonly store?: () => Db | undefined,
+    private readonly store?: StoredFeatureReader,
     maxStocks = 1000,
   ) {
     this.reader = new InputReader(market);
@@ -63,29 +69,10 @@ export class OnlineFeatures {
     return m;
   }
 
-  private readonly storeStatements = new WeakMap<Db, Statement<unknown[]>>();
-
   private fromStore(code: string, date: IsoDate): FeatureRow | undefined {
-    const db = this.store?.();
-    if (!db) return undefined;
-    let st = this.storeStatements.get(db);
-    if (!st) {
-      st = db
-        .prepare(`SELECT as_of_date, imputed_count, ${FEATURE_NAMES.join(', ')} FROM feature_values WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`)
-        .raw(true);
-      this.storeStatements.set(db, st);
-    }
-    const r = st.get(code, date, FEATURE_SET_VERSION) as [string, number, ...number[]] | undefined;
+    const r = this.store?.(code, date);
     if (!r) return undefined;
-    return {
-      bse_code: code,
-      date,
-      asOf: r[0],
-      featureSetVersion: FEATURE_SET_VERSION,
-      values: Float32Array.from(r.slice(2) as number[]),
-      imputed: r[1],
-      source: 'store',
-    };
+    return { bse_code: code, date, asOf: r.asOf, featureSetVersion: FEATURE_SET_VERSION, values: r.values, imputed: r.imputed, source: 'store' };
   }
 
   /** The feature row of one stock for prediction date D. */

@@ -10,9 +10,15 @@ import type { Prediction, SkippedStock } from './types.js';
 export const PREDICTION_CSV_COLUMNS = ['bse_code', 'nse_symbol', 'company_name', 'probability', 'label', 'confidence', 'market_cap_cr'] as const;
 export const SKIPPED_CSV_COLUMNS = ['bse_code', 'nse_symbol', 'company_name', 'reason', 'detail'] as const;
 
-export const predictionsCsvName = (d: IsoDate): string => `predictions_${d}.csv`;
-export const skippedCsvName = (d: IsoDate): string => `skipped_stocks_${d}.csv`;
-export const reportName = (d: IsoDate): string => `report_${d}.txt`;
+/**
+ * A date's files are predictions_D.csv, skipped_stocks_D.csv, report_D.txt;
+ * a run that does not publish them (docs/runs.md) writes its own, with a tag
+ * before the extension: predictions_D.subset-<runId>.csv, predictions_D.run-<runId>.csv.
+ */
+const tagged = (tag?: string): string => (tag ? `.${tag}` : '');
+export const predictionsCsvName = (d: IsoDate, tag?: string): string => `predictions_${d}${tagged(tag)}.csv`;
+export const skippedCsvName = (d: IsoDate, tag?: string): string => `skipped_stocks_${d}${tagged(tag)}.csv`;
+export const reportName = (d: IsoDate, tag?: string): string => `report_${d}${tagged(tag)}.txt`;
 
 export interface OutputPaths {
   dir: string;
@@ -21,12 +27,12 @@ export interface OutputPaths {
   report: string;
 }
 
-export function outputPaths(dir: string, d: IsoDate): OutputPaths {
+export function outputPaths(dir: string, d: IsoDate, tag?: string): OutputPaths {
   return {
     dir,
-    predictionsCsv: path.join(dir, predictionsCsvName(d)),
-    skippedCsv: path.join(dir, skippedCsvName(d)),
-    report: path.join(dir, reportName(d)),
+    predictionsCsv: path.join(dir, predictionsCsvName(d, tag)),
+    skippedCsv: path.join(dir, skippedCsvName(d, tag)),
+    report: path.join(dir, reportName(d, tag)),
   };
 }
 

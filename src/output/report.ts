@@ -26,6 +26,10 @@ export interface ReportInput {
   stages: StageTiming[];
   outputs: { database: string; dbRows: number; csv: string; csvRows: number; skippedCsv: string; skippedRows: number };
   maxErrorRate: number;
+  /** A subset run's selection (--codes, --limit, --earnings-within); undefined for a full run. */
+  subset?: string;
+  /** Why a run did not publish its outputs as the date's (docs/runs.md); undefined when it did. */
+  notPublished?: string;
 }
 
 const LINE = '='.repeat(40);
@@ -51,6 +55,10 @@ export function renderReport(r: ReportInput): string {
     `Model: ${r.model.type} v${r.model.version}${metric} [${r.model.name}, feature set ${r.featureSetVersion}]`,
     `Duration: ${formatDuration(r.durationMs)}`,
     `Status: ${r.status}`,
+  );
+  if (r.subset !== undefined) lines.push(`Scope: SUBSET (${r.subset}): not the whole date; the date's stored predictions and files are unchanged`);
+  if (r.notPublished !== undefined) lines.push(`Published: no (${r.notPublished})`);
+  lines.push(
     '',
     'SUMMARY:',
     `- Total Stocks Processed: ${int(r.processed)} of ${int(r.universe)} active`,
@@ -83,7 +91,9 @@ export function renderReport(r: ReportInput): string {
   lines.push(
     '',
     'OUTPUT FILES:',
-    `- Database: ${path.basename(r.outputs.database)} (${int(r.outputs.dbRows)} rows inserted)`,
+    r.notPublished === undefined
+      ? `- Database: ${path.basename(r.outputs.database)} (${int(r.outputs.dbRows)} rows inserted)`
+      : `- Database: ${path.basename(r.outputs.database)} (no rows written: the run is recorded in batch_runs only)`,
     `- CSV: ${path.basename(r.outputs.csv)} (${int(r.outputs.csvRows)} rows)`,
     `- Skipped: ${path.basename(r.outputs.skippedCsv)} (${int(r.outputs.skippedRows)} rows)`,
     '',

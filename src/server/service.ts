@@ -103,7 +103,7 @@ export class PredictionService {
     this.loader = o.loader;
     this.market = new LazyDb({ file: marketDbPath(o.dataDir), open: (f) => cacheStatements(openMarketReadonly(f)), log: o.log, what: 'market.db', checkMs: o.fileCheckMs });
     this.predictionsDb = new LazyDb({ file: predictionsDbPath(o.dataDir), open: openPredictions, log: o.log, what: 'predictions.db', checkMs: o.fileCheckMs });
-    this.predictions = new PredictionsReader(this.predictionsDb);
+    this.predictions = new PredictionsReader(this.predictionsDb, o.dataDir);
   }
 
   // ---------------------------------------------------------------- sources
@@ -120,7 +120,7 @@ export class PredictionService {
       }
       this.online = {
         generation: this.market.generation,
-        features: new OnlineFeatures(db, () => (this.predictions.usable() ? this.predictionsDb.get() : undefined), this.o.featureCacheSize ?? 1000),
+        features: new OnlineFeatures(db, this.predictions.featureReader(), this.o.featureCacheSize ?? 1000),
       };
     }
     return this.online.features;

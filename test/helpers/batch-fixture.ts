@@ -123,7 +123,7 @@ export async function buildMarketFixture(o: MarketFixtureOptions): Promise<Marke
 export function assertCliBuilt(): void {
   const entry = path.join(ROOT, 'dist', 'src', 'cli', 'index.js');
   if (!existsSync(entry)) throw new Error(`the CLI is not built (${entry} is missing): run 'npm run build' first`);
-  for (const rel of ['batch/run', 'batch/job', 'batch/lock', 'cli/batch', 'output/writer', 'schedule/scheduler', 'cli/schedule']) {
+  for (const rel of ['batch/run', 'batch/job', 'batch/lock', 'cli/batch', 'predictions/store', 'schedule/scheduler', 'cli/schedule']) {
     const src = path.join(ROOT, 'src', `${rel}.ts`);
     const out = path.join(ROOT, 'dist', 'src', `${rel}.js`);
     if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs)

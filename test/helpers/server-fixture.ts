@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { generateMarket } from '../../src/demo/generate.js';
-import { openPredictionsForWrite } from '../../src/output/db.js';
+import { openPredictionsForWrite } from './predictions-db.js';
 import { FEATURE_NAMES_V1, treeModel, writeAliasesFile, writeModel, type TreeFixture } from './onnx-fixture.js';
 
 /** v1.0.0: rsi_14 (column 3) ≤ 50 → sigmoid(−1.5), else sigmoid(2). */
@@ -126,6 +126,8 @@ export async function buildFixture(): Promise<Fixture> {
       'run-good',
     );
     insertFeatureRow(db, storedFeatureCode, STORED_DATE, '2025-11-12', featureRowValues({ rsi_14: 42, ret_20d: 0.1 }), 2);
+    // As the batch records it: a run that finished succeeded published its rows (docs/runs.md).
+    db.exec("UPDATE batch_runs SET published = 1 WHERE status = 'succeeded'");
   })();
   db.close();
 

@@ -1,0 +1,40 @@
+/**
+ * predictions.db's schema: the numbered migrations in sql/predictions/,
+ * applied in order, each in a transaction. Only the predictions store
+ * (./store.ts) applies them, when it opens the database for writing.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SQL_DIR } from '../config.js';
+import type { Db } from '../market/db.js';
+
+export const MIGRATIONS_DIR = path.join(SQL_DIR, 'predictions');
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function migrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: readFileSync(path.join(dir, f), 'utf8') }));
+}
+
+/** Applies the migrations the database has not seen yet; returns their names. */
+export function migrate(db: Db, list: Migration[] = migrations()): string[] {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const done = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  const applied: string[] = [];
+  for (const m of list) {
+    if (done.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    })();
+    applied.push(m.name);
+  }
+  return applied;
+}

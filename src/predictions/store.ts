@@ -1,0 +1,447 @@
+/**
+ * The predictions store: the one owner of predictions.db. Every SQL
+ * statement on that database is here (and in its migrations,
+ * sql/predictions/NNN_*.sql, applied by ./migrate.ts).
+ *
+ * Opened for writing by the batch (WAL mode, migrated), read-only by
+ * everyone else (`notify`, the backfill's resume check, `data info` when it
+ * cannot write, the server through its own reopening handle).
+ *
+ * Which run a date means: `completedRun(date, model?)`, the one rule
+ * documented in docs/runs.md.
+ */
+import Database, { type Statement } from 'better-sqlite3';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { predictionsDbPath } from '../config.js';
+import { missingInput } from '../errors.js';
+import type { Db } from '../market/db.js';
+import type { IsoDate } from '../market/dates.js';
+import { FEATURE_NAMES, FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
+import { processAlive } from '../util/process.js';
+import { lockFile, readLockOwner } from '../util/lockfile.js';
+import { migrate } from './migrate.js';
+import type {
+  BatchRunRow,
+  ModelRef,
+  PredictionRow,
+  RankedRow,
+  RankingFilter,
+  RunFinish,
+  RunRows,
+  RunStart,
+  SkipRow,
+  StoredFeatures,
+} from './types.js';
+
+/**
+ * Where the store's statements come from: its own handle, or a handle the
+ * caller manages (the server's, reopened when the file is replaced). `run`
+ * answers undefined when the database is not usable (missing, not migrated).
+ */
+export interface StatementSource {
+  run<T>(sql: string, fn: (st: Statement) => T): T | undefined;
+}
+
+/** A source over one open handle, one prepared statement per SQL text. */
+class HandleSource implements StatementSource {
+  private readonly cache = new Map<string, Statement>();
+  constructor(readonly db: Db) {}
+  run<T>(sql: string, fn: (st: Statement) => T): T {
+    let st = this.cache.get(sql);
+    if (!st) this.cache.set(sql, (st = this.db.prepare(sql)));
+    return fn(st);
+  }
+}
+
+/** Rounding of stored probabilities: 6 decimals everywhere (DB, CSV, API). */
+const round6 = (p: number): number => Math.round(p * 1e6) / 1e6;
+
+/** A run counts for its date when it published its outputs and ended succeeded or budget_exceeded (docs/runs.md). */
+const COMPLETED = "published = 1 AND status IN ('succeeded', 'budget_exceeded') AND model_version IS NOT NULL";
+
+const SQL = {
+  completedRun: `SELECT * FROM batch_runs WHERE prediction_date = ? AND ${COMPLETED}
+    ORDER BY finished_at DESC, rowid DESC LIMIT 1`,
+  completedRunOfModel: `SELECT * FROM batch_runs WHERE prediction_date = ? AND ${COMPLETED} AND model_name = ? AND model_version = ?
+    ORDER BY finished_at DESC, rowid DESC LIMIT 1`,
+  latestCompletedRun: `SELECT * FROM batch_runs WHERE ${COMPLETED} AND prediction_date = (SELECT max(prediction_date) FROM batch_runs WHERE ${COMPLETED})
+    ORDER BY finished_at DESC, rowid DESC LIMIT 1`,
+  latestPrediction: `SELECT r.run_id, r.prediction_date, r.as_of_session, r.model_version, r.model_type,
+      p.bse_code, p.nse_symbol, p.company_name, p.predicted_label, p.probability, p.confidence, p.model_type AS p_model_type, p.prediction_timestamp
+    FROM (SELECT run_id, prediction_date, as_of_session, model_version, model_type FROM batch_runs
+          WHERE ${COMPLETED} AND prediction_date = (SELECT max(prediction_date) FROM batch_runs WHERE ${COMPLETED})
+          ORDER BY finished_at DESC, rowid DESC LIMIT 1) r
+    LEFT JOIN daily_predictions p ON p.bse_code = ? AND p.prediction_date = r.prediction_date AND p.model_version = r.model_version`,
+  hasSucceeded: `SELECT 1 FROM batch_runs WHERE prediction_date = ? AND published = 1 AND status = 'succeeded' AND model_name = ? AND model_version = ? LIMIT 1`,
+  rowsModel: `SELECT model_version, model_type FROM daily_predictions
+    WHERE prediction_date = ? ORDER BY prediction_timestamp DESC, prediction_id DESC LIMIT 1`,
+  prediction: `SELECT bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence,
+      model_version, model_type, prediction_timestamp
+    FROM daily_predictions WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
+  ranking: `SELECT bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence,
+      model_version, model_type, prediction_timestamp
+    FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY probability DESC, bse_code`,
+  featureDates: 'SELECT DISTINCT prediction_date FROM feature_values',
+  skip: 'SELECT reason, detail FROM skipped_stocks WHERE prediction_date = ? AND bse_code = ?',
+  lastRun: 'SELECT * FROM batch_runs ORDER BY started_at DESC, rowid DESC LIMIT 1',
+  running: "SELECT * FROM batch_runs WHERE status = 'running'",
+  features: `SELECT as_of_date, imputed_count, ${FEATURE_NAMES.join(', ')} FROM feature_values
+    WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`,
+} as const;
+
+/**
+ * Whether a `running` row's process is gone: it ran on this host, and its pid
+ * is not alive or (a reused pid) does not hold the data directory's batch
+ * lock. A run of another host cannot be checked and stays `running`.
+ */
+export function runIsGone(run: Pick<BatchRunRow, 'status' | 'pid' | 'host'>, dataDir: string | undefined): boolean {
+  if (run.status !== 'running' || run.pid === null || run.host !== hostname()) return false;
+  if (!processAlive(run.pid)) return true;
+  if (dataDir === undefined) return false;
+  const owner = readLockOwner(lockFile(dataDir));
+  return !(owner && owner.host === run.host && owner.pid === run.pid);
+}
+
+/** The columns of a run that say which rows it published. */
+export type RunKey = Pick<BatchRunRow, 'run_id' | 'prediction_date' | 'as_of_session' | 'model_version' | 'model_type'>;
+
+export class PredictionsStore {
+  private readonly src: StatementSource;
+  private constructor(
+    src: StatementSource,
+    /** The writable handle (undefined for read-only stores). */
+    private readonly db: Db | undefined,
+    /** For the liveness check of `running` rows (the batch lock lives there). */
+    readonly dataDir: string | undefined,
+    private readonly owned: Db | undefined,
+  ) {
+    this.src = src;
+  }
+
+  /** Opens predictions.db for writing (creating it and its directory), migrated, in WAL mode. */
+  static openForWrite(dataDir: string): PredictionsStore {
+    mkdirSync(dataDir, { recursive: true });
+    const db = new Database(predictionsDbPath(dataDir));
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new PredictionsStore(new HandleSource(db), db, dataDir, db);
+  }
+
+  /** Opens predictions.db read-only, or explains that no batch has run. */
+  static openReadonly(dataDir: string): PredictionsStore {
+    const file = predictionsDbPath(dataDir);
+    if (!existsSync(file)) throw missingInput(`no predictions at ${file}: run 'stockflow batch' first`);
+    return PredictionsStore.openReadonlyFile(file);
+  }
+
+  /** Opens predictions.db read-only when it exists; undefined otherwise. */
+  static openReadonlyIfExists(dataDir: string): PredictionsStore | undefined {
+    const file = predictionsDbPath(dataDir);
+    return existsSync(file) ? PredictionsStore.openReadonlyFile(file) : undefined;
+  }
+
+  private static openReadonlyFile(file: string): PredictionsStore {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    return new PredictionsStore(new HandleSource(db), undefined, path.dirname(file), db);
+  }
+
+  /**
+   * For `data info`: the last run of a data directory (a killed run shown as
+   * interrupted), after marking such runs interrupted in predictions.db when
+   * the directory and file are writable. Undefined when no batch has run.
+   */
+  static inspect(dataDir: string): { lastRun?: BatchRunRow; reconciled: string[] } | undefined {
+    const file = predictionsDbPath(dataDir);
+    if (!existsSync(file)) return undefined;
+    let writable = true;
+    try {
+      accessSync(dataDir, constants.W_OK);
+      accessSync(file, constants.W_OK);
+    } catch {
+      writable = false;
+    }
+    const store = writable ? PredictionsStore.openForWrite(dataDir) : PredictionsStore.openReadonlyFile(file);
+    try {
+      const reconciled = writable ? store.reconcileInterrupted() : [];
+      return { lastRun: store.usable() ? store.lastRun() : undefined, reconciled };
+    } finally {
+      store.close();
+    }
+  }
+
+  /** A read-only store over a handle the caller opens, reopens and closes (the server's). */
+  static overSource(src: StatementSource, dataDir?: string): PredictionsStore {
+    return new PredictionsStore(src, undefined, dataDir, undefined);
+  }
+
+  close(): void {
+    this.owned?.close();
+  }
+
+  private writable(): Db {
+    if (!this.db) throw new Error('predictions store opened read-only');
+    return this.db;
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  /** True when predictions.db is open and has its tables. */
+  usable(): boolean {
+    try {
+      return this.src.run(SQL.lastRun, () => true) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The completed run of `date` (of that model when given): the latest run of
+   * the date whose outputs were published, i.e. that succeeded, or ended
+   * budget_exceeded with its outputs published (docs/runs.md).
+   */
+  completedRun(date: IsoDate, model?: ModelRef): BatchRunRow | undefined {
+    return model
+      ? this.src.run(SQL.completedRunOfModel, (st) => st.get(date, model.name, model.version) as BatchRunRow | undefined)
+      : this.src.run(SQL.completedRun, (st) => st.get(date) as BatchRunRow | undefined);
+  }
+
+  /** completedRun of the latest prediction date that has one (the API's default date). */
+  latestCompletedRun(): BatchRunRow | undefined {
+    return this.src.run(SQL.latestCompletedRun, (st) => st.get() as BatchRunRow | undefined);
+  }
+
+  /**
+   * The stock's row for the default date (latestCompletedRun) in one
+   * statement, so one read transaction: the hot path of GET /predictions/{code}.
+   * `run` is undefined when no run has completed; `row` when the stock has no row for that date.
+   */
+  latestPrediction(code: string): { run?: RunKey; row?: PredictionRow } {
+    const r = this.src.run(SQL.latestPrediction, (st) => st.get(code)) as (RunKey & { bse_code: string | null } & Record<string, unknown>) | undefined;
+    if (!r) return {};
+    const run: RunKey = { run_id: r.run_id, prediction_date: r.prediction_date, as_of_session: r.as_of_session, model_version: r.model_version, model_type: r.model_type };
+    if (r.bse_code === null) return { run };
+    return {
+      run,
+      row: {
+        bse_code: r.bse_code,
+        nse_symbol: r.nse_symbol as string | null,
+        company_name: r.company_name as string | null,
+        prediction_date: r.prediction_date,
+        predicted_label: r.predicted_label as number,
+        probability: r.probability as number,
+        confidence: r.confidence as PredictionRow['confidence'],
+        model_version: r.model_version,
+        model_type: r.p_model_type as string | null,
+        prediction_timestamp: r.prediction_timestamp as string | null,
+      },
+    };
+  }
+
+  /** Whether the date has a succeeded, published run of this model (a budget_exceeded run then keeps it). */
+  hasSucceededRun(date: IsoDate, model: ModelRef): boolean {
+    return this.src.run(SQL.hasSucceeded, (st) => st.get(date, model.name, model.version) !== undefined) ?? false;
+  }
+
+  /** For a date without any completed run: the model version whose rows were written last (rows written by hand or an older version). */
+  lastRowsModel(date: IsoDate): { model_version: string; model_type: string | null } | undefined {
+    const r = this.src.run(SQL.rowsModel, (st) => st.get(date) as { model_version: string | null; model_type: string | null } | undefined);
+    return r && r.model_version !== null ? { model_version: r.model_version, model_type: r.model_type } : undefined;
+  }
+
+  prediction(code: string, date: IsoDate, modelVersion: string): PredictionRow | undefined {
+    return this.src.run(SQL.prediction, (st) => st.get(code, date, modelVersion) as PredictionRow | undefined);
+  }
+
+  /** The date's rows for a model, probability descending, ties by BSE code. */
+  ranking(date: IsoDate, modelVersion: string): PredictionRow[] {
+    return this.src.run(SQL.ranking, (st) => st.all(date, modelVersion) as PredictionRow[]) ?? [];
+  }
+
+  /** One page of the date's ranking and the count matching the filters; ranks are positions in the full ranking. */
+  rankingPage(date: IsoDate, modelVersion: string, f: RankingFilter): { total: number; items: RankedRow[] } {
+    const where = ['prediction_date = ?', 'model_version = ?'];
+    const params: (string | number)[] = [date, modelVersion];
+    const outer: string[] = [];
+    const outerParams: (string | number)[] = [];
+    if (f.confidence !== undefined) {
+      outer.push('confidence = ?');
+      outerParams.push(f.confidence);
+    }
+    if (f.label !== undefined) {
+      outer.push('predicted_label = ?');
+      outerParams.push(f.label);
+    }
+    const cols = 'bse_code, nse_symbol, company_name, probability, predicted_label, confidence';
+    const order = 'ORDER BY probability DESC, bse_code';
+    if (outer.length === 0) {
+      // No filter: the rank is the position in this very ordering.
+      const itemsSql = `SELECT row_number() OVER (${order}) + ? AS rank, ${cols} FROM
+        (SELECT ${cols} FROM daily_predictions WHERE ${where.join(' AND ')} ${order} LIMIT ? OFFSET ?) ${order}`;
+      const countSql = `SELECT count(*) AS n FROM daily_predictions WHERE ${where.join(' AND ')}`;
+      const items = this.src.run(itemsSql, (st) => st.all(f.offset, ...params, f.limit, f.offset)) as RankedRow[] | undefined;
+      const total = this.src.run(countSql, (st) => (st.get(...params) as { n: number }).n);
+      return { total: total ?? 0, items: items ?? [] };
+    }
+    const ranked = `SELECT row_number() OVER (${order}) AS rank, ${cols} FROM daily_predictions WHERE ${where.join(' AND ')}`;
+    const itemsSql = `SELECT rank, ${cols} FROM (${ranked}) WHERE ${outer.join(' AND ')} ORDER BY rank LIMIT ? OFFSET ?`;
+    const countSql = `SELECT count(*) AS n FROM daily_predictions WHERE ${[...where, ...outer].join(' AND ')}`;
+    const items = this.src.run(itemsSql, (st) => st.all(...params, ...outerParams, f.limit, f.offset)) as RankedRow[] | undefined;
+    const total = this.src.run(countSql, (st) => (st.get(...params, ...outerParams) as { n: number }).n);
+    return { total: total ?? 0, items: items ?? [] };
+  }
+
+  skip(code: string, date: IsoDate): SkipRow | undefined {
+    return this.src.run(SQL.skip, (st) => st.get(date, code) as SkipRow | undefined);
+  }
+
+  /**
+   * The most recently started run, whatever its status; a `running` run
+   * whose process is gone is shown as `interrupted` (read side: the row is
+   * corrected by the next batch or `data info`).
+   */
+  lastRun(): BatchRunRow | undefined {
+    const r = this.src.run(SQL.lastRun, (st) => st.get() as BatchRunRow | undefined);
+    if (r && runIsGone(r, this.dataDir)) return { ...r, status: 'interrupted' };
+    return r;
+  }
+
+  /** Prediction dates with stored feature rows. */
+  featureDates(): string[] {
+    return this.src.run(SQL.featureDates, (st) => st.pluck().all() as string[]) ?? [];
+  }
+
+  /** The stored feature row of one stock for a prediction date (the online feature reader's store). */
+  storedFeatures(code: string, date: IsoDate, featureSetVersion: string = FEATURE_SET_VERSION): StoredFeatures | undefined {
+    const r = this.src.run(SQL.features, (st) => st.raw(true).get(code, date, featureSetVersion) as [string, number, ...number[]] | undefined);
+    if (!r) return undefined;
+    return { asOf: r[0], imputed: r[1], values: Float32Array.from(r.slice(2) as number[]) };
+  }
+
+  // ---- writes ------------------------------------------------------------
+
+  startRun(r: RunStart): void {
+    this.writable()
+      .prepare(
+        `INSERT INTO batch_runs (run_id, prediction_date, started_at, status, threads, scope, selection, published, pid, host)
+         VALUES (?, ?, ?, 'running', ?, ?, ?, 0, ?, ?)`,
+      )
+      .run(r.runId, r.date, r.startedAt, r.threads, r.scope, r.selection ?? null, r.pid, r.host);
+  }
+
+  /** Records how a run ended without publishing (failed, interrupted, or a run whose outputs are kept aside). */
+  finishRun(runId: string, f: RunFinish): void {
+    this.updateFinish(this.writable(), runId, f, false);
+  }
+
+  /**
+   * Publishes a run: replaces the date's rows for its model (and the date's
+   * skips and feature rows) with `rows`, and marks the run finished and
+   * published, in ONE transaction, so the run a reader finds for the date
+   * always matches the rows it reads.
+   */
+  publishRun(rows: RunRows, f: RunFinish): { predictions: number; skipped: number; features: number } {
+    const db = this.writable();
+    const delPred = db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?');
+    const insPred = db.prepare(
+      `INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type, prediction_timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const delSkip = db.prepare('DELETE FROM skipped_stocks WHERE prediction_date = ?');
+    const insSkip = db.prepare('INSERT INTO skipped_stocks (prediction_date, bse_code, reason, detail, run_id) VALUES (?, ?, ?, ?, ?)');
+    const delFeat = db.prepare('DELETE FROM feature_values WHERE prediction_date = ? AND feature_set_version = ?');
+    const insFeat = db.prepare(
+      `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)
+       VALUES (${new Array(N_FEATURES + 5).fill('?').join(', ')})`,
+    );
+    const r = rows;
+    db.transaction(() => {
+      delPred.run(r.date, r.modelVersion);
+      for (const p of r.predictions) {
+        insPred.run(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
+      }
+      delSkip.run(r.date);
+      for (const s of r.skipped) insSkip.run(r.date, s.bse_code, s.reason, s.detail, r.runId);
+      delFeat.run(r.date, r.featureSetVersion);
+      const row = new Array<number | string>(N_FEATURES + 5);
+      r.features.codes.forEach((code, i) => {
+        row[0] = code;
+        row[1] = r.date;
+        row[2] = r.asOf;
+        row[3] = r.featureSetVersion;
+        for (let j = 0; j < N_FEATURES; j++) row[4 + j] = r.features.values[i * N_FEATURES + j];
+        row[4 + N_FEATURES] = r.features.imputed[i];
+        insFeat.run(row);
+      });
+      this.updateFinish(db, r.runId, f, true);
+    }).immediate();
+    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length };
+  }
+
+  private updateFinish(db: Db, runId: string, f: RunFinish, published: boolean): void {
+    db.prepare(
+      `UPDATE batch_runs SET finished_at = ?, status = ?, as_of_session = coalesce(?, as_of_session),
+         model_name = coalesce(?, model_name), model_version = coalesce(?, model_version), model_type = coalesce(?, model_type),
+         model_sha256 = coalesce(?, model_sha256), model_roc_auc = coalesce(?, model_roc_auc), feature_set_version = coalesce(?, feature_set_version),
+         universe_count = coalesce(?, universe_count), processed_count = coalesce(?, processed_count), skipped_count = coalesce(?, skipped_count),
+         predicted_uc_count = coalesce(?, predicted_uc_count), high_count = coalesce(?, high_count), medium_count = coalesce(?, medium_count),
+         low_count = coalesce(?, low_count), stage_ms = coalesce(?, stage_ms), input_fingerprint = coalesce(?, input_fingerprint), error = ?,
+         published = ?
+       WHERE run_id = ?`,
+    ).run(
+      new Date().toISOString(),
+      f.status,
+      f.asOf ?? null,
+      f.model?.name ?? null,
+      f.model?.version ?? null,
+      f.model?.type ?? null,
+      f.model?.sha256 ?? null,
+      f.model?.rocAuc ?? null,
+      f.featureSetVersion ?? null,
+      f.counts?.universe ?? null,
+      f.counts?.processed ?? null,
+      f.counts?.skipped ?? null,
+      f.counts?.predictedUc ?? null,
+      f.counts?.high ?? null,
+      f.counts?.medium ?? null,
+      f.counts?.low ?? null,
+      f.stageMs ? JSON.stringify(f.stageMs) : null,
+      f.fingerprint ?? null,
+      f.error ?? null,
+      published ? 1 : 0,
+      runId,
+    );
+  }
+
+  /** Sets the run's stage timings (the write stage is timed after the publishing commit). */
+  recordStageMs(runId: string, stageMs: Record<string, number>): void {
+    this.writable().prepare('UPDATE batch_runs SET stage_ms = ? WHERE run_id = ?').run(JSON.stringify(stageMs), runId);
+  }
+
+  recordNotifications(runId: string, outcomes: unknown): void {
+    this.writable().prepare('UPDATE batch_runs SET notifications = ? WHERE run_id = ?').run(JSON.stringify(outcomes), runId);
+  }
+
+  /** Marks every `running` run whose process is gone (see runIsGone) as `interrupted`; returns their ids. */
+  reconcileInterrupted(): string[] {
+    const db = this.writable();
+    const gone = (db.prepare(SQL.running).all() as BatchRunRow[]).filter((r) => runIsGone(r, this.dataDir));
+    const upd = db.prepare(
+      "UPDATE batch_runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?), error = coalesce(error, ?) WHERE run_id = ? AND status = 'running'",
+    );
+    db.transaction(() => {
+      for (const r of gone) upd.run(new Date().toISOString(), `process ${r.pid} on ${r.host} ended without finishing the run`, r.run_id);
+    })();
+    return gone.map((r) => r.run_id);
+  }
+}
+

@@ -1,0 +1,149 @@
+/**
+ * The predictions store's own row types (predictions.db). The API maps its
+ * schema types from these; the batch builds RunRows from its results.
+ */
+import type { IsoDate } from '../market/dates.js';
+import type { Confidence } from '../model/confidence.js';
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'budget_exceeded' | 'interrupted';
+
+/** A full run scores the whole universe; a subset run (--codes, --limit, --earnings-within) part of it. */
+export type RunScope = 'full' | 'subset';
+
+/** A row of batch_runs as read back (sql/predictions/002_batch_runs.sql, 004_run_scope.sql). */
+export interface BatchRunRow {
+  run_id: string;
+  prediction_date: string;
+  as_of_session: string | null;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  model_name: string | null;
+  model_version: string | null;
+  model_type: string | null;
+  model_sha256: string | null;
+  model_roc_auc: number | null;
+  feature_set_version: string | null;
+  universe_count: number | null;
+  processed_count: number | null;
+  skipped_count: number | null;
+  predicted_uc_count: number | null;
+  high_count: number | null;
+  medium_count: number | null;
+  low_count: number | null;
+  stage_ms: string | null;
+  input_fingerprint: string | null;
+  threads: number | null;
+  error: string | null;
+  notifications: string | null;
+  scope: RunScope;
+  selection: string | null;
+  /** 1 when this run's rows and files are the date's published outputs (docs/runs.md). */
+  published: 0 | 1;
+  pid: number | null;
+  host: string | null;
+}
+
+/** A model as runs and rows name it. */
+export interface ModelRef {
+  name: string;
+  version: string;
+}
+
+export interface RunStart {
+  runId: string;
+  date: IsoDate;
+  startedAt: string;
+  threads: number;
+  scope: RunScope;
+  selection?: string;
+  pid: number;
+  host: string;
+}
+
+export interface RunFinish {
+  status: RunStatus;
+  asOf?: IsoDate;
+  model?: { name: string; version: string; type: string; sha256: string; rocAuc?: number };
+  featureSetVersion?: string;
+  counts?: { universe: number; processed: number; skipped: number; predictedUc: number; high: number; medium: number; low: number };
+  stageMs?: Record<string, number>;
+  fingerprint?: string;
+  error?: string;
+}
+
+/** One scored stock as the batch hands it to the store. */
+export interface PredictionInput {
+  bse_code: string;
+  nse_symbol: string | null;
+  company_name: string;
+  probability: number;
+  label: 0 | 1;
+  confidence: Confidence;
+}
+
+export interface SkipInput {
+  bse_code: string;
+  reason: string;
+  detail: string;
+}
+
+/** The rows a run publishes for its date. */
+export interface RunRows {
+  runId: string;
+  date: IsoDate;
+  asOf: IsoDate;
+  modelVersion: string;
+  modelType: string;
+  featureSetVersion: string;
+  predictions: readonly PredictionInput[];
+  skipped: readonly SkipInput[];
+  /** Feature rows as scored: codes in the same order as `values` rows. */
+  features: { codes: readonly string[]; values: Float32Array; imputed: Uint8Array };
+  /** ISO timestamp stored as prediction_timestamp. */
+  timestamp: string;
+}
+
+/** A row of daily_predictions. */
+export interface PredictionRow {
+  bse_code: string;
+  nse_symbol: string | null;
+  company_name: string | null;
+  prediction_date: string;
+  predicted_label: number;
+  probability: number;
+  confidence: Confidence | null;
+  model_version: string | null;
+  model_type: string | null;
+  prediction_timestamp: string | null;
+}
+
+/** A row of the date's ranking, with its rank (1-based). */
+export interface RankedRow {
+  rank: number;
+  bse_code: string;
+  nse_symbol: string | null;
+  company_name: string | null;
+  probability: number;
+  predicted_label: number;
+  confidence: Confidence | null;
+}
+
+export interface SkipRow {
+  reason: string;
+  detail: string | null;
+}
+
+/** A stored feature row (feature_values). */
+export interface StoredFeatures {
+  asOf: IsoDate;
+  imputed: number;
+  values: Float32Array;
+}
+
+export interface RankingFilter {
+  confidence?: Confidence;
+  label?: number;
+  limit: number;
+  offset: number;
+}

@@ -1,0 +1,143 @@
+/**
+ * The predictions store's rules, in-process: completedRun (docs/runs.md),
+ * publishing rows and the run record in one transaction, and the read-side
+ * mapping of a dead process's `running` row to `interrupted`.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { PredictionsStore } from '../src/predictions/store.js';
+import type { RunFinish, RunRows } from '../src/predictions/types.js';
+import { N_FEATURES } from '../src/features/definition.js';
+import { lockFile } from '../src/util/lockfile.js';
+
+const D = '2025-11-14';
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function dataDir(): string {
+  const d = mkdtempSync(path.join(tmpdir(), 'sf-store-'));
+  dirs.push(d);
+  return d;
+}
+
+const MODEL = { name: 'upper-circuit', version: '1.0.0', type: 'GBDT', sha256: 'x' };
+const counts = { universe: 2, processed: 2, skipped: 0, predictedUc: 1, high: 1, medium: 0, low: 0 };
+
+function rows(runId: string, probs: number[]): RunRows {
+  const codes = probs.map((_, i) => `50000${i}`);
+  return {
+    runId,
+    date: D,
+    asOf: '2025-11-13',
+    modelVersion: MODEL.version,
+    modelType: MODEL.type,
+    featureSetVersion: 'v1',
+    predictions: probs.map((p, i) => ({ bse_code: codes[i], nse_symbol: null, company_name: `C${i}`, probability: p, label: p >= 0.5 ? 1 : 0, confidence: 'HIGH' })),
+    skipped: [],
+    features: { codes, values: new Float32Array(codes.length * N_FEATURES), imputed: new Uint8Array(codes.length) },
+    timestamp: '2025-11-14T01:00:00.000Z',
+  };
+}
+
+let seq = 0;
+function start(s: PredictionsStore, scope: 'full' | 'subset' = 'full'): string {
+  const runId = `${D}-r${++seq}`;
+  s.startRun({ runId, date: D, startedAt: new Date(Date.UTC(2025, 10, 14, 1, seq)).toISOString(), threads: 1, scope, pid: process.pid, host: hostname() });
+  return runId;
+}
+const finish = (status: RunFinish['status']): RunFinish => ({ status, model: MODEL, counts });
+
+describe('completedRun', () => {
+  it('is the latest published succeeded/budget_exceeded run: not a later failed, subset or unpublished over-budget run', () => {
+    const s = PredictionsStore.openForWrite(dataDir());
+    try {
+      expect(s.completedRun(D)).toBeUndefined();
+      const good = start(s);
+      s.publishRun(rows(good, [0.9, 0.1]), finish('succeeded'));
+      const failed = start(s);
+      s.finishRun(failed, { status: 'failed', error: 'boom' });
+      const subset = start(s, 'subset');
+      s.finishRun(subset, finish('succeeded'));
+      const over = start(s);
+      s.finishRun(over, finish('budget_exceeded'));
+      expect(s.completedRun(D)?.run_id).toBe(good);
+      expect(s.completedRun(D, { name: MODEL.name, version: MODEL.version })?.run_id).toBe(good);
+      expect(s.completedRun(D, { name: MODEL.name, version: '9.9.9' })).toBeUndefined();
+      expect(s.latestCompletedRun()?.run_id).toBe(good);
+      // A later published run (a full over-budget run of a date without a succeeded one would be) is the date's run.
+      const again = start(s);
+      s.publishRun(rows(again, [0.2, 0.3]), finish('succeeded'));
+      expect(s.completedRun(D)?.run_id).toBe(again);
+      expect(s.ranking(D, MODEL.version).map((r) => r.probability)).toEqual([0.3, 0.2]);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('publishRun', () => {
+  it('commits the rows and the run record together: a row the database refuses leaves both as they were', () => {
+    const dir = dataDir();
+    const s = PredictionsStore.openForWrite(dir);
+    try {
+      const good = start(s);
+      s.publishRun(rows(good, [0.9, 0.1]), finish('succeeded'));
+      const bad = start(s);
+      // probability 2 violates daily_predictions' CHECK: the whole publication rolls back.
+      expect(() => s.publishRun(rows(bad, [0.4, 2]), finish('succeeded'))).toThrow(/CHECK/);
+      const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT status, published FROM batch_runs WHERE run_id = ?').get(bad)).toEqual({ status: 'running', published: 0 });
+        expect(db.prepare('SELECT probability FROM daily_predictions ORDER BY probability DESC').pluck().all()).toEqual([0.9, 0.1]);
+      } finally {
+        db.close();
+      }
+      expect(s.completedRun(D)?.run_id).toBe(good);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('a running row whose process is gone', () => {
+  it('reads as interrupted (read-only), is recorded by reconcileInterrupted; a live run holding the lock or another host’s run stays running', () => {
+    const dir = dataDir();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const s = PredictionsStore.openForWrite(dir);
+    try {
+      s.startRun({ runId: 'other-host', date: D, startedAt: '2025-11-14T00:00:00.000Z', threads: 1, scope: 'full', pid: dead, host: `${hostname()}-elsewhere` });
+      s.startRun({ runId: 'live', date: D, startedAt: '2025-11-14T00:01:00.000Z', threads: 1, scope: 'full', pid: process.pid, host: hostname() });
+      s.startRun({ runId: 'dead', date: D, startedAt: '2025-11-14T00:02:00.000Z', threads: 1, scope: 'full', pid: dead, host: hostname() });
+      const ro = PredictionsStore.openReadonly(dir);
+      try {
+        expect(ro.lastRun()).toMatchObject({ run_id: 'dead', status: 'interrupted' });
+        expect(() => ro.reconcileInterrupted()).toThrow(/read-only/);
+      } finally {
+        ro.close();
+      }
+      // 'live' is this process, holding the data directory's batch lock as a batch does.
+      writeFileSync(lockFile(dir), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '2025-11-14T00:01:00.000Z' }));
+      expect(s.reconcileInterrupted()).toEqual(['dead']);
+      const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT run_id, status FROM batch_runs ORDER BY started_at').all()).toEqual([
+          { run_id: 'other-host', status: 'running' },
+          { run_id: 'live', status: 'running' },
+          { run_id: 'dead', status: 'interrupted' },
+        ]);
+        // Without the lock, a live pid that is not the batch's (a reused pid) is gone too.
+        rmSync(lockFile(dir));
+        expect(s.reconcileInterrupted()).toEqual(['live']);
+      } finally {
+        db.close();
+      }
+    } finally {
+      s.close();
+    }
+  });
+});
