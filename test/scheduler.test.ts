@@ -11,7 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Scheduler, type SchedulerOptions, type TriggerOutcome } from '../src/schedule/scheduler.js';
 import { tradingDayChecker } from '../src/cli/schedule.js';
-import { openPredictionsForWrite } from '../src/output/db.js';
+import { PredictionsStore } from '../src/predictions/store.js';
 import { LOCK_NAME } from '../src/batch/lock.js';
 import { StockflowError } from '../src/errors.js';
 import { captureLogger } from './helpers/onnx-fixture.js';
@@ -249,7 +249,7 @@ describe('stockflow schedule (a real process)', () => {
   it('--run-now runs the batch once (a concurrent batch is refused by the lock meanwhile), then waits; SIGTERM stops it with exit 0', async () => {
     const d = fx.freshDataDir();
     // predictions.db exists and its write lock is held: the scheduled batch, once started, holds the batch lock and waits here.
-    openPredictionsForWrite(d).close();
+    PredictionsStore.openForWrite(d).close();
     const holder = new Database(path.join(d, 'predictions.db'));
     holder.pragma('busy_timeout = 10000');
     holder.exec('BEGIN IMMEDIATE');
@@ -297,7 +297,7 @@ describe('stockflow schedule (a real process)', () => {
 
   it('SIGTERM during a scheduled run stops the batch cleanly (run marked interrupted) before the scheduler exits 0', async () => {
     const d = fx.freshDataDir();
-    openPredictionsForWrite(d).close();
+    PredictionsStore.openForWrite(d).close();
     const holder = new Database(path.join(d, 'predictions.db'));
     holder.pragma('busy_timeout = 10000');
     holder.exec('BEGIN IMMEDIATE');
