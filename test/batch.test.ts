@@ -612,4 +612,14 @@ describe('dates', () => {
     expect(await runBackfill('2025-11-07', '2025-11-11', c3)).toBe(0);
     expect(runs().map((r) => r.prediction_date)).toEqual([...trading, ...trading]);
   });
+
+  it('a backfill loads and verifies its model once for all its dates (the loader logs each session it opens)', async () => {
+    const dataDir = fx.freshDataDir();
+    const c = jobContext(dataDir, { maxErrorRate: 1 });
+    expect(await runBackfill('2025-11-07', '2025-11-11', c)).toBe(0);
+    const opened = c.records.filter((r) => r.msg === 'model loaded' && r.loadMs !== undefined);
+    expect(opened).toHaveLength(1);
+    // …while each of the three runs still says which model it scored with.
+    expect(c.records.filter((r) => r.msg === 'model loaded' && r.loadMs === undefined)).toHaveLength(3);
+  });
 });

@@ -11,7 +11,7 @@ import { weekday, type IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
 import { TradingCalendar } from '../market/calendar.js';
 import { PredictionsStore } from '../predictions/store.js';
-import { loadScoringModel } from '../model/scoring-model.js';
+import { loadScoringModel, type ScoringModel } from '../model/scoring-model.js';
 import type { Progress } from './progress.js';
 import { acquireBatchLock, type LockOwner } from './lock.js';
 import { runBatch, type BatchResult } from './run.js';
@@ -34,13 +34,11 @@ export interface JobContext {
   flags: JobFlags;
   log: Logger;
   progress?: Progress;
-  /** Where the one-line summary goes (stdout for the CLI). */
-  out?: (line: string) => void;
-  /** Where the one-line failure message of a run that exceeded its error budget goes (stderr for the CLI). */
+  /** Where the one-line summary goes (the CLI passes stdout: the batch itself prints nothing). */
+  out: (line: string) => void;
+  /** Where the one-line failure message of a run that exceeded its error budget goes (the CLI passes stderr; default: `out`). */
   err?: (line: string) => void;
 }
-
-const toStderr = (l: string): void => void process.stderr.write(`${l}\n`);
 
 /** Logs, once, that --wait is waiting for another batch (otherwise the wait is silent). */
 const onLockWait =
@@ -67,8 +65,13 @@ async function withSignals<T>(log: Logger, fn: (signal: AbortSignal) => Promise<
   }
 }
 
-async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal): Promise<BatchResult> {
+/**
+ * One date under the lock. `model` is a model the caller loaded and will release (a backfill loads and
+ * verifies its model once); without it the run loads its own and releases it when done.
+ */
+async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal, model?: ScoringModel): Promise<BatchResult> {
   const f = c.flags;
+  let own: ScoringModel | undefined;
   const result = await runBatch({
     dataDir: c.cfg.dataDir,
     date,
@@ -78,13 +81,13 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal): Pro
     earningsWithin: f.earningsWithin,
     allowStale: f.allowStale,
     maxErrorRate: f.maxErrorRate,
-    loadModel: (log) => loadScoringModel(c.cfg, { explicit: f.model, log }),
+    loadModel: async (log) => model ?? (own = await loadScoringModel(c.cfg, { explicit: f.model, log })),
     log: c.log,
     signal,
     progress: c.progress,
-  });
+  }).finally(() => own?.release());
   if (f.notify) await sendRunNotifications(result, c.cfg, c.log.child({ runId: result.runId, date }));
-  const out = c.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const out = c.out;
   const pct = (100 * result.skippedPct).toFixed(1);
   out(
     `${result.status === 'succeeded' ? 'ok' : 'FAILED (error budget)'} ${date} (as of ${result.asOf}): ${result.counts.processed} scored, ` +
@@ -114,7 +117,7 @@ export function notTradingReason(dataDir: string, date: IsoDate): string | undef
 export async function runOneDate(date: IsoDate, c: JobContext): Promise<number> {
   const why = c.flags.force ? undefined : notTradingReason(c.cfg.dataDir, date);
   if (why) {
-    (c.out ?? ((l: string) => process.stdout.write(`${l}\n`)))(`${date} is ${why}, not a trading day: nothing to do (--force to run anyway)`);
+    c.out(`${date} is ${why}, not a trading day: nothing to do (--force to run anyway)`);
     c.log.info({ date, reason: why }, 'not a trading day');
     return EXIT_CODES.OK;
   }
@@ -123,7 +126,7 @@ export async function runOneDate(date: IsoDate, c: JobContext): Promise<number> 
     return await withSignals(c.log, async (signal) => {
       const r = await runLocked(date, c, signal);
       if (r.status === 'budget_exceeded')
-        (c.err ?? toStderr)(
+        (c.err ?? c.out)(
           `stockflow: error budget exceeded on ${date}: ${(100 * r.skippedPct).toFixed(1)}% of stocks skipped, limit ${(100 * c.flags.maxErrorRate).toFixed(1)}% ` +
             (r.published
               ? '(outputs written, run marked budget_exceeded)'
@@ -176,16 +179,19 @@ export async function runBackfill(from: IsoDate, to: IsoDate, c: JobContext): Pr
           continue;
         }
         if (signal.aborted) throw new StockflowError('INTERRUPTED', `interrupted before ${d}; completed dates are kept, re-run to resume`);
-        const r = await runLocked(d, { ...c, flags: { ...c.flags, model: `${model.name}/${model.version}` } }, signal);
+        const r = await runLocked(d, c, signal, model);
         worst = Math.max(worst, r.exitCode);
         if (r.status === 'budget_exceeded') overBudget.push(d);
       }
       if (overBudget.length > 0)
-        (c.err ?? toStderr)(
+        (c.err ?? c.out)(
           `stockflow: error budget exceeded on ${overBudget.length} of ${dates.length} dates (${overBudget.join(', ')}): outputs written, runs marked budget_exceeded`,
         );
       return worst;
-    }).finally(() => store?.close());
+    }).finally(async () => {
+      store?.close();
+      await model.release();
+    });
   } finally {
     lock.release();
   }

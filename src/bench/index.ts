@@ -18,7 +18,7 @@ import { loaderFromConfig } from '../model/loader.js';
 import { asScoringModel } from '../model/score.js';
 import { runBatch } from '../batch/run.js';
 import { acquireBatchLock } from '../batch/lock.js';
-import { loadScoringModel } from '../model/scoring-model.js';
+import { loadScoringModel, type ScoringModel } from '../model/scoring-model.js';
 
 const mb = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(0)} MB`);
 const peakRss = (): string => mb(process.resourceUsage().maxRSS * 1024);
@@ -79,7 +79,10 @@ async function main(): Promise<void> {
   if (parts.has('batch')) {
     const lock = await acquireBatchLock(cfg.dataDir, { wait: true });
     try {
-      const r = await runBatch({ dataDir: cfg.dataDir, date, threads: cfg.threads, loadModel: () => loadScoringModel(cfg, { log }), log });
+      let model: ScoringModel | undefined;
+      const r = await runBatch({ dataDir: cfg.dataDir, date, threads: cfg.threads, loadModel: async () => (model = await loadScoringModel(cfg, { log })), log }).finally(
+        () => model?.release(),
+      );
       const total = r.durationMs;
       line(`batch: ${date}: ${r.counts.universe} stocks in ${(total / 1000).toFixed(2)} s end to end = ${Math.round((r.counts.universe / total) * 1000)} stocks/s; status ${r.status}`);
       line(`batch stages (ms): ${Object.entries(r.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);

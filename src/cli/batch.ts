@@ -8,7 +8,7 @@ import { logger } from '../log.js';
 import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
 import { runBackfill, runOneDate } from '../batch/job.js';
 import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
-import { action, codesArg, intArg } from './run.js';
+import { action, codesArg, intArg, stderrLine, stdoutLine } from './run.js';
 import { progressBar } from './progress.js';
 
 export interface BatchFlags {
@@ -77,7 +77,7 @@ batch holds the lock; 130 interrupted.`,
       action(async (f: BatchFlags) => {
         const cfg = loadConfig(f);
         if (f.date && (f.from || f.to)) throw badArgs('give either --date or --from/--to, not both');
-        const common = { cfg, flags: f, log: logger(), progress: progressBar() };
+        const common = { cfg, flags: f, log: logger(), progress: progressBar(), out: stdoutLine, err: stderrLine };
         if (f.from || f.to) {
           if (!f.from || !f.to) throw badArgs('a backfill needs both --from and --to');
           const from = resolveDate(f.from, '--from');

@@ -11,7 +11,7 @@ import { DEMO_DEFAULTS, DEMO_LAST_SESSION, generateMarket } from '../demo/genera
 import { MarketStore } from '../market/store.js';
 import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
 import { runOneDate } from '../batch/job.js';
-import { action } from './run.js';
+import { action, stderrLine, stdoutLine } from './run.js';
 import { progressBar } from './progress.js';
 
 export function registerDemo(program: Command): void {
@@ -45,7 +45,7 @@ export function registerDemo(program: Command): void {
           market.close();
         }
         process.stdout.write(`running the morning batch for ${date}…\n`);
-        return runOneDate(date, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: o.notify }, log, progress: progressBar() });
+        return runOneDate(date, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: o.notify }, log, progress: progressBar(), out: stdoutLine, err: stderrLine });
       }),
     );
 }

@@ -12,6 +12,11 @@ export function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/** A line for the user on stdout (summaries, paths). */
+export const stdoutLine = (line: string): void => void process.stdout.write(`${line}\n`);
+/** A line for the user on stderr (failures that still wrote their outputs). */
+export const stderrLine = (line: string): void => void process.stderr.write(`${line}\n`);
+
 /** Wraps a command action: awaits it, sets the exit code, reports errors as one line. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void) {
   return async (...args: A): Promise<void> => {
