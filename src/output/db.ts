@@ -4,10 +4,10 @@
  * migrations in sql/predictions/, applied in order, each in a transaction.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SQL_DIR, predictionsDbPath } from '../config.js';
-import { missingInput } from '../errors.js';
+import { ensureWritableDir, openSqliteReadonly, withSqliteFile } from '../util/sqlite.js';
 import type { Db } from '../market/db.js';
 
 export const MIGRATIONS_DIR = path.join(SQL_DIR, 'predictions');
@@ -43,20 +43,25 @@ export function migrate(db: Db, list: Migration[] = migrations()): string[] {
 
 /** Opens predictions.db for writing (creating it and its directory), migrated, in WAL mode. */
 export function openPredictionsForWrite(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(predictionsDbPath(dataDir));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+  ensureWritableDir(dataDir, 'predictions.db');
+  const file = predictionsDbPath(dataDir);
+  const db = withSqliteFile(file, 'predictions.db', () => new Database(file));
+  try {
+    withSqliteFile(file, 'predictions.db', () => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 }
 
 /** Opens predictions.db read-only (the server, `notify`), or explains that no batch has run. */
 export function openPredictionsReadonly(dataDir: string): Db {
   const file = predictionsDbPath(dataDir);
-  if (!existsSync(file)) throw missingInput(`no predictions at ${file}: run 'stockflow batch' first`);
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
-  return db;
+  return openSqliteReadonly(file, { what: 'predictions.db', missing: `no predictions at ${file}: run 'stockflow batch' first` });
 }
