@@ -13,7 +13,8 @@ import { poolSize, TASK_SIZE } from '../src/features/pool.js';
 import { openMarketReadonly } from '../src/market/db.js';
 import { activeStocks } from '../src/market/reader.js';
 import { StockflowError } from '../src/errors.js';
-import { assertCliBuilt, buildMarketFixture, failureLine, logRecords, MORNING, runCli, type MarketFixture } from './helpers/batch-fixture.js';
+import { acquireBatchLock, lockHolder } from '../src/batch/lock.js';
+import { assertCliBuilt, buildMarketFixture, failureLine, logRecords, MORNING, runCli, startCli, type MarketFixture } from './helpers/batch-fixture.js';
 
 let small: MarketFixture;
 let short: MarketFixture;
@@ -265,5 +266,82 @@ describe('Medium #8: train checks every argument before any work', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(failureLine(r)).toMatch(/^stockflow: too little history to train: 60 sessions in market\.db/);
     expect(started(r.stderr)).toBe(false);
+  });
+});
+
+describe('Medium #9: a misconfigured notification channel says what is wrong', () => {
+  let done: string;
+  beforeAll(() => {
+    done = small.freshDataDir('notify');
+    const r = runCli(['batch', '--date', MORNING, '--no-notify', ...dirs(done)]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+  const warnings = (stderr: string): string[] => logRecords(stderr).filter((l) => l.level === 40).map((l) => String(l.msg));
+  const offInfo = (stderr: string): boolean => logRecords(stderr).some((l) => String(l.msg).startsWith('notifications are off: set'));
+
+  const cases: [string, Record<string, string>, string][] = [
+    ['SLACK_WEBHOOK_URL=ftp://…', { SLACK_WEBHOOK_URL: 'ftp://hooks.example.com/services/T0/B0/x' }, 'slack notifications are off: SLACK_WEBHOOK_URL is not a valid http(s) URL'],
+    [
+      'SMTP_URL=http://…',
+      { SMTP_URL: 'http://mail.example.com', MAIL_FROM: 'sf@example.com', MAIL_TO: 'desk@example.com' },
+      'email notifications are off: SMTP_URL is not a valid smtp:// or smtps:// URL',
+    ],
+    ['SMTP_URL and MAIL_FROM without MAIL_TO', { SMTP_URL: 'smtp://127.0.0.1:1', MAIL_FROM: 'sf@example.com' }, 'email notifications are off: email needs MAIL_TO'],
+  ];
+  for (const [name, env, warning] of cases) {
+    it(`${name}: notify --dry-run names the problem, renders no channel, logs one warning`, () => {
+      const r = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', done], { env });
+      expect(r.code, r.stderr).toBe(0);
+      const [channel, problem] = warning.split(' notifications are off: ');
+      expect(r.stdout).toBe(`channels configured: none\n${channel}: off: ${problem}\n`);
+      expect(warnings(r.stderr)).toEqual([warning]);
+      expect(offInfo(r.stderr)).toBe(false);
+    });
+  }
+
+  it('a batch with a misconfigured channel warns about it instead of saying nothing is set', () => {
+    const d = small.freshDataDir();
+    const r = runCli(['batch', '--date', MORNING, ...dirs(d)], { env: { SLACK_WEBHOOK_URL: 'ftp://hooks.example.com/x' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(warnings(r.stderr)).toEqual(['slack notifications are off: SLACK_WEBHOOK_URL is not a valid http(s) URL']);
+    expect(offInfo(r.stderr)).toBe(false);
+  });
+
+  it('notify --dry-run renders only the configured channel', () => {
+    const env = { SMTP_URL: 'smtp://127.0.0.1:1', MAIL_FROM: 'sf@example.com', MAIL_TO: 'desk@example.com' };
+    const r = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', done], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.startsWith('channels configured: email\n\n--- email ---\nFrom: sf@example.com\nTo: desk@example.com\n')).toBe(true);
+    expect(r.stdout).not.toContain('--- slack ---');
+    expect(warnings(r.stderr)).toEqual([]);
+  });
+});
+
+describe('Low: SIGTERM before the batch has started its work', () => {
+  it('exits 130 with one line (not a silent death by signal), here while --wait waits for the lock', async () => {
+    // A batch holding the lock keeps the new one in its start-up phase (before it has any work to stop).
+    const d = small.freshDataDir();
+    const lock = await acquireBatchLock(d);
+    try {
+      const p = startCli(['batch', '--date', MORNING, '--wait', ...dirs(d)]);
+      await p.waitForStderr((s) => s.includes('waiting for another batch to finish'));
+      p.child.kill('SIGTERM');
+      const r = await p.done;
+      expect(r.signal).toBe(null);
+      expect(r.code).toBe(130);
+      expect(failureLine(r)).toBe('stockflow: interrupted by SIGTERM');
+      expect(existsSync(path.join(d, 'predictions.db'))).toBe(false);
+      expect(lockHolder(d)?.pid).toBe(process.pid);
+    } finally {
+      lock.release();
+    }
+  });
+});
+
+describe('Low: an unknown option with a suggestion', () => {
+  it('is one stockflow: line', () => {
+    const r = runCli(['batch', '--dat', MORNING]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("stockflow: unknown option '--dat' (Did you mean --date?) (see --help)\n");
   });
 });
