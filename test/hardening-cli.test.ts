@@ -149,12 +149,13 @@ describe('Medium #3: damaged databases name the file and exit 3', () => {
 });
 
 /** A read-only file system holding a copy of the market (tests run as root: permission bits would not stop root). */
-function readOnlyDataDir(): { dir: string; release: () => void } {
+function readOnlyDataDir(from?: string): { dir: string; release: () => void } {
   const dir = path.join(small.root, `ro-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dir]);
   try {
-    copyFileSync(small.marketFile, path.join(dir, 'market.db'));
+    if (from) execFileSync('cp', ['-a', `${from}/.`, dir]);
+    else copyFileSync(small.marketFile, path.join(dir, 'market.db'));
     execFileSync('mount', ['-o', 'remount,ro', dir]);
   } catch (e) {
     execFileSync('umount', [dir]);
@@ -191,6 +192,29 @@ describe('Medium #4: a read-only data directory', () => {
       const b = runCli(['batch', '--date', MORNING, ...dirs(ro.dir)]);
       expect(b.code).toBe(3);
       expect(failureLine(b)).toBe(`stockflow: the directory ${ro.dir} is not writable (needed for the batch lock)`);
+    } finally {
+      ro.release();
+    }
+  });
+});
+
+describe('Medium #4: predictions.db on a read-only data directory', () => {
+  it('notify --dry-run reads a finished run from a read-only directory', () => {
+    const d = small.freshDataDir('ro-src');
+    const run = runCli(['batch', '--date', MORNING, '--no-notify', ...dirs(d)]);
+    expect(run.code, run.stderr).toBe(0);
+    // As a writer leaves it when it closes last: no -wal, no -shm.
+    const w = new Database(path.join(d, 'predictions.db'));
+    w.pragma('wal_checkpoint(TRUNCATE)');
+    w.close();
+    expect(['predictions.db-wal', 'predictions.db-shm'].filter((f) => existsSync(path.join(d, f)))).toEqual([]);
+    const ro = readOnlyDataDir(d);
+    const want = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', d], { env: { SLACK_WEBHOOK_URL: 'https://hooks.example.com/x' } });
+    expect(want.code, want.stderr).toBe(0);
+    try {
+      const got = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', ro.dir], { env: { SLACK_WEBHOOK_URL: 'https://hooks.example.com/x' } });
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.stdout).toBe(want.stdout.replaceAll(d, ro.dir));
     } finally {
       ro.release();
     }

@@ -8,8 +8,10 @@
  * Read-only directories: a WAL-mode database needs its `-shm` file, which
  * SQLite cannot create in a directory it may not write to (and better-sqlite3
  * has no URI filenames, so `immutable=1` is out of reach). When the directory
- * is not writable and no `-wal` file exists (so the main file holds every
- * committed row), the file is read into memory and opened from there.
+ * is not writable and no `-wal`/`-shm` pair exists, and the `-wal` file is
+ * absent or empty (so the main file holds every committed row), the file is
+ * read into memory and opened from there. With both files present SQLite
+ * reads them in place.
  */
 import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
@@ -125,8 +127,11 @@ export function openSqliteReadonly(file: string, o: ReadonlyOpenOptions): Db {
   return withSqliteFile(file, o.what, () => {
     const dir = path.dirname(file);
     const wal = head(file, 20)[18] === 2;
-    if (wal && !existsSync(`${file}-wal`) && !dirWritable(dir)) {
-      // WAL needs a -shm file SQLite cannot create here: read a private copy (every committed row is in the main file).
+    if (wal && !(existsSync(`${file}-wal`) && existsSync(`${file}-shm`)) && !dirWritable(dir)) {
+      // WAL needs -wal and -shm files SQLite cannot create here.
+      const walSize = statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+      if (walSize > 0) throw missingInput(`cannot read ${file} (${o.what}): its directory ${dir} is not writable and ${file}-wal holds rows not yet in the main file`);
+      // Every committed row is in the main file: read a private copy.
       const bytes = readFileSync(file);
       bytes[18] = 1; // legacy (rollback-journal) read/write versions: an in-memory database cannot use WAL
       bytes[19] = 1;
