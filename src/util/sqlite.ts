@@ -16,6 +16,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { StockflowError, missingInput } from '../errors.js';
 
 export type Db = Database.Database;
@@ -25,7 +26,7 @@ export type Db = Database.Database;
  * says yes to root on a read-only mount.
  */
 export function dirWritable(dir: string): boolean {
-  const probe = path.join(dir, `.stockflow-probe-${process.pid}`);
+  const probe = path.join(dir, `.stockflow-probe-${process.pid}-${threadId}`);
   try {
     closeSync(openSync(probe, 'wx'));
   } catch (e) {
