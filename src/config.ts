@@ -80,10 +80,16 @@ export function loadDotEnv(file = '.env'): void {
   for (const [k, v] of Object.entries(before)) process.env[k] = v;
 }
 
-function intFrom(value: string | number | undefined, what: string, min: number): number | undefined {
+/** Most extraction worker threads a run may use (`--threads`, STOCKFLOW_THREADS); README "Configuration". */
+export const MAX_THREADS = 64;
+
+function intFrom(value: string | number | undefined, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined || value === '') return undefined;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < min) throw badArgs(`${what} must be a whole number ≥ ${min}, got '${value}'`);
+  const n = typeof value === 'number' ? value : /^\s*[+-]?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw badArgs(`${what} must be a whole number ${range}, got '${value}'`);
+  }
   return n;
 }
 
@@ -94,7 +100,8 @@ export function defaultThreads(): number {
 export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Config {
   const dataDir = path.resolve(flags.dataDir ?? env.STOCKFLOW_DATA_DIR ?? 'data');
   const modelsDir = path.resolve(flags.modelsDir ?? env.STOCKFLOW_MODELS_DIR ?? path.join(PACKAGE_ROOT, 'models'));
-  const threads = intFrom(flags.threads, '--threads', 1) ?? intFrom(env.STOCKFLOW_THREADS, 'STOCKFLOW_THREADS', 1) ?? defaultThreads();
+  const threads =
+    intFrom(flags.threads, '--threads', 1, MAX_THREADS) ?? intFrom(env.STOCKFLOW_THREADS, 'STOCKFLOW_THREADS', 1, MAX_THREADS) ?? Math.min(defaultThreads(), MAX_THREADS);
   const mailTo = env.MAIL_TO?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     dataDir,
@@ -104,7 +111,7 @@ export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Con
     preferredModelVersion: env.PREFERRED_MODEL_VERSION || undefined,
     server: {
       host: flags.host ?? env.HOST ?? '127.0.0.1',
-      port: intFrom(flags.port, '--port', 0) ?? intFrom(env.PORT ?? env.API_PORT, 'PORT', 0) ?? 8000,
+      port: intFrom(flags.port, '--port', 0, 65535) ?? intFrom(env.PORT ?? env.API_PORT, 'PORT', 0, 65535) ?? 8000,
       rateLimitRps: intFrom(env.RATE_LIMIT_RPS, 'RATE_LIMIT_RPS', 0) ?? 100,
       corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       adminToken: env.STOCKFLOW_ADMIN_TOKEN || undefined,
@@ -113,7 +120,7 @@ export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Con
       slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
       smtpUrl: env.SMTP_URL || undefined,
       smtpHost: env.SMTP_HOST || undefined,
-      smtpPort: intFrom(env.SMTP_PORT, 'SMTP_PORT', 1),
+      smtpPort: intFrom(env.SMTP_PORT, 'SMTP_PORT', 1, 65535),
       smtpUser: env.SMTP_USER || undefined,
       smtpPassword: env.SMTP_PASSWORD || undefined,
       mailFrom: env.MAIL_FROM || undefined,

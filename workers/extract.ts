@@ -8,7 +8,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { openMarketReadonly } from '../src/market/db.js';
 import { InputReader } from '../src/features/inputs.js';
 import { extractMany } from '../src/features/extract.js';
-import type { ExtractTask } from '../src/features/pool.js';
+import { workerFailure, type ExtractTask } from '../src/features/pool.js';
 import type { FeatureBlock } from '../src/features/types.js';
 
 const readers = new Map<string, InputReader>();
@@ -23,7 +23,14 @@ function readerFor(file: string): InputReader {
 }
 
 export default function extract(task: ExtractTask): unknown {
-  const block = extractMany(readerFor(task.marketFile), task.refs, task.ctx);
+  let block: FeatureBlock;
+  try {
+    block = extractMany(readerFor(task.marketFile), task.refs, task.ctx);
+  } catch (e) {
+    // Errors cross the thread boundary by structured clone, which keeps neither an SQLite error's message
+    // nor a StockflowError's kind: send both as data (pool.ts turns them back into an error).
+    return workerFailure(task.marketFile, e);
+  }
   return move({
     get [transferableSymbol]() {
       return [block.values.buffer, block.missing.buffer];

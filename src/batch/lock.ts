@@ -4,7 +4,8 @@
  * is gone (a run killed with SIGKILL) is taken over; a live owner makes a
  * second run fail at once with LOCKED, or wait with `wait: true`.
  */
-import { openSync, closeSync, writeSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { openSync, closeSync, writeSync, rmSync, statSync } from 'node:fs';
+import { ensureWritableDir } from '../util/sqlite.js';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,7 +47,7 @@ export async function acquireBatchLock(
   dataDir: string,
   o: { wait?: boolean; pollMs?: number; runId?: string; onWait?: (holder: LockOwner) => void } = {},
 ): Promise<BatchLock> {
-  mkdirSync(dataDir, { recursive: true });
+  ensureWritableDir(dataDir, 'the batch lock');
   const file = path.join(dataDir, LOCK_NAME);
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), runId: o.runId };
   let waiting = false;

@@ -9,7 +9,7 @@ import { predictionsDir } from '../config.js';
 import { missingInput } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IsoDate } from '../market/dates.js';
-import { configuredChannels, notifyRun, type ChannelOutcome, type RunNotice } from '../notify/index.js';
+import { checkNotifyConfig, notifyRun, type ChannelOutcome, type RunNotice } from '../notify/index.js';
 import { outputPaths } from '../output/csv.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { BatchResult } from './run.js';
@@ -85,10 +85,7 @@ export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
 
 /** Sends the run's notifications and records the outcome on the run; never throws. */
 export async function sendNotice(n: RunNotice, cfg: Config, log: Logger, o: { dryRun?: boolean; dataDir?: string } = {}): Promise<ChannelOutcome[]> {
-  if (configuredChannels(cfg.notify).length === 0) {
-    log.info('notifications are off (set SLACK_WEBHOOK_URL and/or SMTP_URL, MAIL_FROM, MAIL_TO)');
-    return [];
-  }
+  if (checkNotifyConfig(cfg.notify, log).length === 0) return [];
   const outcomes = await notifyRun(n, cfg.notify, { log, dryRun: o.dryRun });
   if (!o.dryRun) {
     try {
@@ -111,7 +108,7 @@ export async function sendRunNotifications(r: BatchResult, cfg: Config, log: Log
 
 /** Tells the channels that a run failed before it could write its outputs. */
 export async function sendFailureNotice(date: IsoDate, error: string, cfg: Config, log: Logger): Promise<ChannelOutcome[]> {
-  if (configuredChannels(cfg.notify).length === 0) return [];
+  if (checkNotifyConfig(cfg.notify, log).length === 0) return [];
   const notice: RunNotice = {
     runId: '',
     predictionDate: date,

@@ -4,15 +4,14 @@
 import type { Db } from '../market/db.js';
 import { TradingCalendar } from '../market/calendar.js';
 import { activeStocks, stockByCode, sessionCountBefore, type UniverseFilter } from '../market/reader.js';
-import { daysBetween, type IsoDate } from '../market/dates.js';
+import type { IsoDate } from '../market/dates.js';
+import { stalenessError } from '../market/staleness.js';
 import type { Stock } from '../market/types.js';
 import { extractionContext } from '../features/context.js';
 import { MIN_SESSIONS } from '../features/indicators.js';
 import type { ExtractionContext, SkipRecord } from '../features/types.js';
 import { missingInput } from '../errors.js';
 
-/** The last session before D may be at most this many calendar days old. */
-export const MAX_STALENESS_DAYS = 7;
 
 export interface PlanOptions {
   codes?: string[];
@@ -32,12 +31,8 @@ export interface Plan {
 export function plan(db: Db, date: IsoDate, o: PlanOptions = {}): Plan {
   const calendar = TradingCalendar.fromDb(db);
   const ctx = extractionContext(db, date, calendar);
-  const age = daysBetween(ctx.asOf, date);
-  if (age > MAX_STALENESS_DAYS && !o.allowStale) {
-    throw missingInput(
-      `stale data: the last session before ${date} is ${ctx.asOf}, ${age} days old (limit ${MAX_STALENESS_DAYS}); did the data feed update? (--allow-stale to run anyway)`,
-    );
-  }
+  const stale = o.allowStale ? undefined : stalenessError(ctx.asOf, date);
+  if (stale) throw stale;
   const sessions = sessionCountBefore(db, date, MIN_SESSIONS);
   if (sessions < MIN_SESSIONS) {
     throw missingInput(`too little history before ${date}: ${sessions} sessions, ${MIN_SESSIONS} needed`);

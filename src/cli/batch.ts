@@ -2,7 +2,7 @@
  * `stockflow batch`: the nightly job for one date, or a backfill over a range.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { TIME_ZONE, loadConfig } from '../config.js';
+import { MAX_THREADS, TIME_ZONE, loadConfig } from '../config.js';
 import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
 import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
@@ -10,6 +10,10 @@ import { runBackfill, runOneDate } from '../batch/job.js';
 import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
 import { action, codesArg, intArg, stderrLine, stdoutLine } from './run.js';
 import { progressBar } from './progress.js';
+
+/** Bounds of the batch's numeric flags (README "Limits"). */
+export const MAX_LIMIT = 1_000_000;
+export const MAX_EARNINGS_WITHIN_DAYS = 3660;
 
 export interface BatchFlags {
   date?: string;
@@ -50,11 +54,11 @@ export function registerBatch(program: Command): void {
     .option('--to <YYYY-MM-DD>', 'backfill: last prediction date')
     .option('--force', 'run on a day that is not a trading day, and re-run backfill dates already completed with the same model')
     .option('--codes <list>', 'only these BSE codes, comma-separated', codesArg)
-    .option('--limit <n>', 'only the first n stocks by market cap', intArg(1))
-    .option('--earnings-within <days>', 'only stocks with results expected within this many days', intArg(0))
+    .option('--limit <n>', `only the first n stocks by market cap (at most ${MAX_LIMIT})`, intArg(1, MAX_LIMIT))
+    .option('--earnings-within <days>', `only stocks with results expected within this many days (at most ${MAX_EARNINGS_WITHIN_DAYS})`, intArg(0, MAX_EARNINGS_WITHIN_DAYS))
     .option('--max-error-rate <fraction>', 'fail the run when more than this share of stocks is skipped', rate, DEFAULT_MAX_ERROR_RATE)
     .option('--model <version>', 'score with this registered model version (or name/version)')
-    .option('--threads <n>', 'worker threads (default: cores − 1, env STOCKFLOW_THREADS)')
+    .option('--threads <n>', `worker threads, 1 to ${MAX_THREADS} (default: cores − 1, env STOCKFLOW_THREADS)`)
     .option('--allow-stale', 'run even when the last session is more than 7 days before the date')
     .option('--wait', 'wait for another running batch instead of exiting')
     .option('--no-notify', 'do not send Slack/email notifications')

@@ -2,7 +2,10 @@
  * `stockflow data generate | import | info`: the market database.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
+import { badArgs } from '../errors.js';
+import { acquireBatchLock } from '../batch/lock.js';
 import { generateMarket, DEMO_DEFAULTS } from '../demo/generate.js';
 import { importCsvs } from '../ingest/import.js';
 import { openMarketReadonly } from '../market/db.js';
@@ -11,6 +14,20 @@ import { PredictionsStore } from '../predictions/store.js';
 import { logger } from '../log.js';
 import { action, intArg } from './run.js';
 import { progressBar } from './progress.js';
+
+/**
+ * The data directory's batch lock, for the writers of market.db: a running
+ * batch (or another import or generate) makes them exit 5 (LOCKED) instead
+ * of changing the market under it.
+ */
+async function withDataLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireBatchLock(dataDir);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('create, import and inspect the market database (data/market.db)');
@@ -21,19 +38,31 @@ export function registerData(program: Command): void {
     .option('--stocks <n>', 'number of stocks in the master list', intArg(10), DEMO_DEFAULTS.stocks)
     .option('--days <n>', 'trading sessions of prices, ending at a fixed date', intArg(30), DEMO_DEFAULTS.days)
     .option('--seed <n>', 'random seed: same seed, same rows', intArg(0), DEMO_DEFAULTS.seed)
+    .option('--force', 'replace an existing market.db (imported data included)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
-    .addHelpText('after', '\nExamples:\n  stockflow data generate\n  stockflow data generate --stocks 500 --days 300 --seed 7 --data-dir /tmp/demo')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  stockflow data generate\n  stockflow data generate --stocks 500 --days 300 --seed 7 --data-dir /tmp/demo\n\n' +
+        'An existing market.db is kept unless --force is given (exit 2). A running batch or import holds the\n' +
+        "data directory's lock: generate then exits 5 without touching market.db.",
+    )
     .action(
-      action(async (o: { stocks: number; days: number; seed: number; dataDir?: string }) => {
+      action(async (o: { stocks: number; days: number; seed: number; force?: boolean; dataDir?: string }) => {
         const cfg = loadConfig(o);
+        const file = marketDbPath(cfg.dataDir);
+        if (existsSync(file) && !o.force) {
+          throw badArgs(`${file} already exists: 'data generate' would replace it (imported data included); pass --force to replace it`);
+        }
         const bar = progressBar();
-        const s = await generateMarket({
-          file: marketDbPath(cfg.dataDir),
-          stocks: o.stocks,
-          days: o.days,
-          seed: o.seed,
-          onProgress: (done, total) => (done === 0 ? bar.start(total, 'generate') : bar.update(done)),
-        });
+        const s = await withDataLock(cfg.dataDir, () =>
+          generateMarket({
+            file,
+            stocks: o.stocks,
+            days: o.days,
+            seed: o.seed,
+            onProgress: (done, total) => (done === 0 ? bar.start(total, 'generate') : bar.update(done)),
+          }),
+        );
         bar.stop();
         logger().info(s, 'market generated');
         process.stdout.write(
@@ -56,7 +85,7 @@ export function registerData(program: Command): void {
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .addHelpText(
       'after',
-      '\nExamples:\n  stockflow data import --master data/samples/master.csv --prices data/samples/prices.csv \\\n    --results data/samples/results.csv --calendar data/samples/calendar.csv \\\n    --sentiment data/samples/sentiment.csv --holidays data/samples/holidays.csv\n  stockflow data import --master master.csv --prices prices.csv --max-reject-rate 0.05 --rejects /tmp/rejects.csv\n\nColumns, validation rules and the rejects file: docs/csv-formats.md. Exit codes: 0 imported, 2 bad flag,\n3 missing input file, 6 rejected (a file past --max-reject-rate, or unreadable as CSV); on failure the database is unchanged.',
+      '\nExamples:\n  stockflow data import --master data/samples/master.csv --prices data/samples/prices.csv \\\n    --results data/samples/results.csv --calendar data/samples/calendar.csv \\\n    --sentiment data/samples/sentiment.csv --holidays data/samples/holidays.csv\n  stockflow data import --master master.csv --prices prices.csv --max-reject-rate 0.05 --rejects /tmp/rejects.csv\n\nColumns, validation rules and the rejects file: docs/csv-formats.md. Exit codes: 0 imported, 2 bad flag,\n3 missing input file, 5 a batch holds the lock, 6 rejected (a file past --max-reject-rate, or unreadable as CSV); on failure the database is unchanged.',
     )
     .action(
       action(async (o: {
@@ -64,12 +93,14 @@ export function registerData(program: Command): void {
         maxRejectRate: number; rejects?: string; dataDir?: string;
       }) => {
         const cfg = loadConfig(o);
-        const s = await importCsvs({
-          dataDir: cfg.dataDir,
-          files: { master: o.master, prices: o.prices, results: o.results, calendar: o.calendar, sentiment: o.sentiment, holidays: o.holidays },
-          maxRejectRate: o.maxRejectRate,
-          rejectsFile: o.rejects,
-        });
+        const s = await withDataLock(cfg.dataDir, () =>
+          importCsvs({
+            dataDir: cfg.dataDir,
+            files: { master: o.master, prices: o.prices, results: o.results, calendar: o.calendar, sentiment: o.sentiment, holidays: o.holidays },
+            maxRejectRate: o.maxRejectRate,
+            rejectsFile: o.rejects,
+          }),
+        );
         process.stdout.write(s.text);
         return s.exitCode;
       }),

@@ -10,6 +10,8 @@ import { openMarketReadonly } from '../market/db.js';
 import { activeStocks } from '../market/reader.js';
 import { FEATURE_NAMES, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
+import { extractionContext } from '../features/context.js';
+import { MAX_STALENESS_DAYS, stalenessError } from '../market/staleness.js';
 import { badArgs } from '../errors.js';
 import { action, codesArg } from './run.js';
 import { resolveDate } from './batch.js';
@@ -21,11 +23,12 @@ export function registerFeatures(program: Command): void {
     .requiredOption('--date <YYYY-MM-DD|today>', 'prediction date: features use data before this date')
     .option('--codes <list>', 'only these BSE codes, comma-separated', codesArg)
     .option('--format <csv|json>', 'output format', 'csv')
+    .option('--allow-stale', `print features even when the last session is more than ${MAX_STALENESS_DAYS} days before the date`)
     .option('--threads <n>', 'worker threads (0 = this thread; default: cores − 1)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .addHelpText('after', '\nExamples:\n  stockflow features --date 2025-11-14 --codes 500325,532978\n  stockflow features --date 2025-11-14 --format json > features.json')
     .action(
-      action(async (o: { date: string; codes?: string[]; format: string; threads?: string; dataDir?: string }) => {
+      action(async (o: { date: string; codes?: string[]; format: string; threads?: string; dataDir?: string; allowStale?: boolean }) => {
         if (o.format !== 'csv' && o.format !== 'json') throw badArgs(`--format must be csv or json, got '${o.format}'`);
         // --threads 0 means this thread; the shared config only knows pool sizes (≥ 1).
         const thisThread = o.threads !== undefined && o.threads.trim() !== '' && Number(o.threads) === 0;
@@ -33,9 +36,13 @@ export function registerFeatures(program: Command): void {
         const date = resolveDate(o.date);
         const db = openMarketReadonly(cfg.dataDir);
         try {
+          // The batch's and the API's staleness rule (src/market/staleness.ts).
+          const ctx = extractionContext(db, date);
+          const stale = o.allowStale ? undefined : stalenessError(ctx.asOf, date);
+          if (stale) throw stale;
           const stocks = activeStocks(db, { codes: o.codes });
           const threads = thisThread || (o.threads === undefined && stocks.length < 500) ? 0 : cfg.threads;
-          const fs = await computeFeatures(db, marketDbPath(cfg.dataDir), stocks, date, { threads });
+          const fs = await computeFeatures(db, marketDbPath(cfg.dataDir), stocks, date, { threads, ctx });
           const { codes, values } = fs.block;
           if (o.codes) {
             const found = new Set(stocks.map((s) => s.bse_code));

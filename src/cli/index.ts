@@ -26,7 +26,7 @@ const program = new Command()
   .description('Nightly batch scoring of NSE/BSE stocks: point-in-time features, an ONNX model, ranked predictions.')
   .version(pkg.version)
   // A usage error is one line, like every other failure: `stockflow: <message> (see --help)`.
-  .configureOutput({ outputError: (str, write) => write(`stockflow: ${str.trim().replace(/^error: /, '')} (see --help)\n`) })
+  .configureOutput({ outputError: (str, write) => write(`stockflow: ${str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)\n`) })
   .showHelpAfterError(false)
   .enablePositionalOptions()
   .exitOverride();

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { logger } from '../log.js';
 import { noticeFromDb, sendNotice } from '../batch/notice.js';
-import { formatOutcomes, renderEmail, renderSlack, configuredChannels } from '../notify/index.js';
+import { channelProblems, checkNotifyConfig, configuredChannels, formatOutcomes, renderEmail, renderSlack } from '../notify/index.js';
 import { action } from './run.js';
 import { resolveDate } from './batch.js';
 
@@ -21,18 +21,25 @@ export function registerNotify(program: Command): void {
       action(async (o: { date: string; dryRun?: boolean; dataDir?: string }) => {
         const cfg = loadConfig(o);
         const notice = noticeFromDb(cfg.dataDir, resolveDate(o.date));
-        const channels = configuredChannels(cfg.notify);
+        const problems = channelProblems(cfg.notify);
         if (o.dryRun) {
-          process.stdout.write(`channels configured: ${channels.length > 0 ? channels.join(', ') : 'none'}\n\n`);
-          process.stdout.write(`--- slack ---\n${JSON.stringify(renderSlack(notice), null, 2)}\n\n`);
-          const mail = renderEmail(notice, cfg.notify);
-          process.stdout.write(
-            `--- email ---\nFrom: ${mail.from}\nTo: ${mail.to.join(', ')}\nSubject: ${mail.subject}\nAttachments: ${mail.attachments.map((a) => a.filename).join(', ') || 'none'}\n\n${mail.text}`,
-          );
+          // Only the channels that would send; a misconfigured one is named with what is wrong.
+          const channels = checkNotifyConfig(cfg.notify, logger());
+          process.stdout.write(`channels configured: ${channels.length > 0 ? channels.join(', ') : 'none'}\n`);
+          for (const p of problems) process.stdout.write(`${p.channel}: off: ${p.problem}\n`);
+          if (channels.includes('slack')) process.stdout.write(`\n--- slack ---\n${JSON.stringify(renderSlack(notice), null, 2)}\n`);
+          if (channels.includes('email')) {
+            const mail = renderEmail(notice, cfg.notify);
+            process.stdout.write(
+              `\n--- email ---\nFrom: ${mail.from}\nTo: ${mail.to.join(', ')}\nSubject: ${mail.subject}\nAttachments: ${mail.attachments.map((a) => a.filename).join(', ') || 'none'}\n\n${mail.text}`,
+            );
+          }
           return;
         }
-        if (channels.length === 0) {
-          process.stdout.write('notifications are off: set SLACK_WEBHOOK_URL and/or SMTP_URL (or SMTP_HOST…), MAIL_FROM, MAIL_TO\n');
+        if (configuredChannels(cfg.notify).length === 0) {
+          checkNotifyConfig(cfg.notify, logger());
+          if (problems.length > 0) for (const p of problems) process.stdout.write(`${p.channel} notifications are off: ${p.problem}\n`);
+          else process.stdout.write('notifications are off: set SLACK_WEBHOOK_URL and/or SMTP_URL (or SMTP_HOST…), MAIL_FROM, MAIL_TO\n');
           return;
         }
         const outcomes = await sendNotice(notice, cfg, logger());

@@ -33,11 +33,17 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   };
 }
 
-/** commander argument parser for whole numbers ≥ min. */
-export function intArg(min = 0) {
+/**
+ * commander argument parser for whole numbers in [min, max]. Only digits are
+ * accepted ('1e3', '0x10' are not), and never past Number.MAX_SAFE_INTEGER: a
+ * value SQLite or the code would read differently is a usage error (exit 2).
+ */
+export function intArg(min = 0, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+    const n = /^\s*\+?\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected a whole number ≥ ${min}` : `expected a whole number from ${min} to ${max}`);
+    }
     return n;
   };
 }

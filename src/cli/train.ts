@@ -2,28 +2,40 @@
  * `stockflow train`: train a GBDT on the market, export it to ONNX and
  * register it (optionally promoting it to champion).
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT, loadConfig, marketDbPath } from '../config.js';
 import { logger } from '../log.js';
 import { openMarketReadonly } from '../market/db.js';
 import { parseIsoDate } from '../market/dates.js';
-import { checkVersion } from '../model/metadata.js';
+import { checkModelName, checkVersion } from '../model/metadata.js';
 import { train } from '../model/train/train.js';
 import { action, intArg } from './run.js';
+
+/** Bounds of train's arguments, checked before any work (README "Limits"). */
+export const MAX_HORIZON = 60;
+export const MAX_DATES = 1000;
+export const MIN_VALID_SHARE = 0.05;
+export const MAX_VALID_SHARE = 0.5;
+
+function validShareArg(value: string): number {
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  if (!(n >= MIN_VALID_SHARE && n <= MAX_VALID_SHARE)) throw new InvalidArgumentError(`expected a fraction from ${MIN_VALID_SHARE} to ${MAX_VALID_SHARE}`);
+  return n;
+}
 
 export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a gradient-boosted tree model on point-in-time features, export it to ONNX and register it')
     .option('--until <YYYY-MM-DD>', 'use only dates whose label window ends before this date (default: all data)')
-    .option('--horizon <sessions>', 'label: an upper circuit within this many sessions', intArg(1), 5)
+    .option('--horizon <sessions>', `label: an upper circuit within this many sessions (1 to ${MAX_HORIZON})`, intArg(1, MAX_HORIZON), 5)
     .option('--version <X.Y.Z>', 'version to register (default: next patch version)')
     .option('--name <name>', 'model name in the registry', 'upper-circuit')
-    .option('--dates <n>', 'prediction dates to sample (more dates: more rows, slower)', intArg(4), 16)
-    .option('--valid-share <fraction>', 'share of the (latest) dates used for validation', parseFloat, 0.25)
-    .option('--seed <n>', 'random seed of the trainer', intArg(0), 42)
+    .option('--dates <n>', `prediction dates to sample (4 to ${MAX_DATES}; more dates: more rows, slower)`, intArg(4, MAX_DATES), 16)
+    .option('--valid-share <fraction>', `share of the (latest) dates used for validation (${MIN_VALID_SHARE} to ${MAX_VALID_SHARE})`, validShareArg, 0.25)
+    .option('--seed <n>', 'random seed of the trainer (0 to 4294967295)', intArg(0, 0xffffffff), 42)
     .option('--promote', 'make the new version the champion')
     .option('--threads <n>', 'worker threads for extraction (default: cores − 1)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
@@ -38,6 +50,7 @@ export function registerTrain(program: Command): void {
           const cfg = loadConfig(o);
           if (o.until) parseIsoDate(o.until, '--until');
           if (o.version) checkVersion(o.version, '--version');
+          checkModelName(o.name, '--name');
           const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
           const market = openMarketReadonly(cfg.dataDir);
           try {

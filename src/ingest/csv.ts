@@ -3,7 +3,8 @@
  * numbers, so files larger than memory can be imported.
  *
  * RFC 4180 via csv-parse: quoted fields may hold commas, quotes ("") and line
- * breaks; a UTF-8 byte-order mark is dropped; fields are trimmed; blank lines
+ * breaks; a UTF-8 byte-order mark is dropped; bytes that are not valid UTF-8
+ * come through as INVALID_BYTE (the row is then rejected, not stored mangled); fields are trimmed; blank lines
  * are skipped. Line endings (CRLF, LF, or a lone CR) are normalised to LF
  * before parsing, and lines are counted here rather than with csv-parse's
  * `info` (which miscounts CRLF inside quoted fields and costs more than the
@@ -13,14 +14,102 @@
  * header being line 1 when the file starts with it.
  */
 import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { StockflowError } from '../errors.js';
+
+/** Most characters one record (a row, with any quoted line breaks) may have (docs/csv-formats.md, Limits). */
+export const MAX_RECORD_CHARS = 65_536;
 
 export interface CsvRecord {
   fields: string[];
   /** The source line the record starts on (1-based). */
   line: number;
+}
+
+/**
+ * Stands in for each byte that is not part of valid UTF-8 (a U+FDD0
+ * noncharacter, which no text file has a reason to hold): rows holding it are
+ * rejected as "not valid UTF-8" (validate.ts) instead of being stored with
+ * U+FFFD replacement characters.
+ */
+export const INVALID_BYTE = '\uFDD0';
+
+/** Length of the UTF-8 sequence a lead byte starts (0: not a lead byte). */
+function seqLength(b: number): number {
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return 2;
+  if (b >= 0xe0 && b <= 0xef) return 3;
+  if (b >= 0xf0 && b <= 0xf4) return 4;
+  return 0;
+}
+
+/** Whether bytes[i…i+n) is one valid UTF-8 sequence (no overlongs, no surrogates, ≤ U+10FFFF). */
+function validSeq(bytes: Buffer, i: number, n: number): boolean {
+  const b0 = bytes[i];
+  for (let k = 1; k < n; k++) if ((bytes[i + k] & 0xc0) !== 0x80) return false;
+  if (n === 3) {
+    const b1 = bytes[i + 1];
+    if (b0 === 0xe0 && b1 < 0xa0) return false;
+    if (b0 === 0xed && b1 > 0x9f) return false;
+  }
+  if (n === 4) {
+    const b1 = bytes[i + 1];
+    if (b0 === 0xf0 && b1 < 0x90) return false;
+    if (b0 === 0xf4 && b1 > 0x8f) return false;
+  }
+  return true;
+}
+
+/** Decodes bytes that are not all valid UTF-8, one INVALID_BYTE per byte that is not. */
+function decodeMarking(bytes: Buffer): string {
+  let out = '';
+  let from = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const n = seqLength(bytes[i]);
+    if (n > 0 && i + n <= bytes.length && validSeq(bytes, i, n)) {
+      i += n;
+      continue;
+    }
+    out += bytes.toString('utf8', from, i) + INVALID_BYTE;
+    i += 1;
+    from = i;
+  }
+  return out + bytes.toString('utf8', from, bytes.length);
+}
+
+/** Start of an incomplete UTF-8 sequence at the end of `bytes` (bytes.length when there is none). */
+function incompleteTail(bytes: Buffer): number {
+  for (let k = 1; k <= 3 && k <= bytes.length; k++) {
+    const b = bytes[bytes.length - k];
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const n = seqLength(b);
+    return n > k ? bytes.length - k : bytes.length;
+  }
+  return bytes.length;
+}
+
+/** Bytes → text, valid UTF-8 as is, every other byte as INVALID_BYTE; sequences split across chunks are joined. */
+class Utf8Decode extends Transform {
+  private carry: Buffer = Buffer.alloc(0);
+
+  constructor() {
+    super({ decodeStrings: true, encoding: 'utf8' });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    const cut = incompleteTail(bytes);
+    this.carry = Buffer.from(bytes.subarray(cut));
+    const body = bytes.subarray(0, cut);
+    done(null, isUtf8(body) ? body.toString('utf8') : decodeMarking(body));
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(null, this.carry.length > 0 ? decodeMarking(this.carry) : '');
+  }
 }
 
 /** CRLF and lone CR → LF, across chunk boundaries. */
@@ -61,8 +150,10 @@ export async function* readCsv(file: string, label = file): AsyncGenerator<CsvRe
     relax_column_count: true,
     // Blank lines come through as [''] so that they can be counted; the caller skips empty records.
     skip_empty_lines: false,
+    // Memory bound: one record (one row, quoted line breaks included) may not exceed this.
+    max_record_size: MAX_RECORD_CHARS,
   });
-  pipeline(createReadStream(file, { encoding: 'utf8' }), new CrlfToLf(), parser, () => {
+  pipeline(createReadStream(file), new Utf8Decode(), new CrlfToLf(), parser, () => {
     // Errors reach the consumer through the parser's iterator; early exits are fine.
   });
   let line = 1;
@@ -74,6 +165,9 @@ export async function* readCsv(file: string, label = file): AsyncGenerator<CsvRe
       yield { fields, line: start };
     }
   } catch (e) {
+    if (e instanceof CsvError && e.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new StockflowError('IMPORT_REJECTED', `${label}: the record starting on line ${line} is longer than ${MAX_RECORD_CHARS} characters (an unclosed quote?); database unchanged`, { cause: e });
+    }
     if (e instanceof CsvError) {
       throw new StockflowError('IMPORT_REJECTED', `${label} is not valid CSV: ${e.message}; database unchanged`, { cause: e });
     }

@@ -98,6 +98,8 @@ interface Context {
   db: Db;
   rejects: RejectsWriter;
   knownCodes: Set<string>;
+  /** Throws INTERRUPTED once SIGINT/SIGTERM has arrived. */
+  stopIfInterrupted: () => void;
 }
 
 function describeKey(spec: TableSpec, key: readonly string[]): string {
@@ -115,6 +117,7 @@ async function importFile(ctx: Context, spec: TableSpec, file: string): Promise<
   let header: Header | undefined;
   let upsert: Database.Statement | undefined;
   for await (const rec of readCsv(file)) {
+    ctx.stopIfInterrupted();
     if (header === undefined || upsert === undefined) {
       header = checkHeader(spec, rec.fields, file);
       upsert = ctx.db.prepare(upsertSql(spec, header.present.map((c) => c.name)));
@@ -196,10 +199,21 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
   mkdirSync(o.dataDir, { recursive: true });
   const marketDb = path.resolve(marketDbPath(o.dataDir));
   const existed = existsSync(marketDb);
-  const rejects = new RejectsWriter(o.rejectsFile ?? path.join(o.dataDir, 'rejects.csv'));
+  // SIGINT/SIGTERM: stop at the next row, roll back, remove the temporary rejects file, exit 130 with one line.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted ??= sig;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const stopIfInterrupted = (): void => {
+    if (interrupted) throw new StockflowError('INTERRUPTED', `interrupted by ${interrupted}: import rolled back, ${marketDb} unchanged`);
+  };
+  let rejects: RejectsWriter | undefined;
   let db: Db | undefined;
   let committed = false;
   try {
+    rejects = new RejectsWriter(o.rejectsFile ?? path.join(o.dataDir, 'rejects.csv'));
     db = openMarketForWrite(marketDb);
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -210,7 +224,7 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
       throw e;
     }
     const codes = (): Set<string> => new Set(db!.prepare('SELECT bse_code FROM master_stock_list').pluck().all() as string[]);
-    const ctx: Context = { db, rejects, knownCodes: codes() };
+    const ctx: Context = { db, rejects, knownCodes: codes(), stopIfInterrupted };
     const files: FileSummary[] = [];
     for (const [kind, file] of inputs) {
       files.push(await importFile(ctx, TABLES[kind], file));
@@ -224,6 +238,7 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
       throw new StockflowError('IMPORT_REJECTED', `import rejected: ${what.join(', ')}; rejected rows listed in ${rejectsFile}; database unchanged`);
     }
 
+    stopIfInterrupted();
     db.exec('COMMIT');
     committed = true;
     const rejectsFile = rejects.finish();
@@ -236,9 +251,11 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
     return { files, rejectsFile, marketDb, ...t, text: summaryText(files, t, rejectsFile, marketDb), exitCode: 0 };
   } catch (e) {
     if (db?.inTransaction) db.exec('ROLLBACK');
-    rejects.discard();
+    rejects?.discard();
     throw e;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     db?.close();
     if (!committed && !existed) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(marketDb + suffix, { force: true });
   }

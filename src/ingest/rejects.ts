@@ -5,15 +5,32 @@
  * Rows are appended to a temporary file next to the target as they are found
  * (an import of a large, badly broken file never holds them all in memory);
  * `finish()` moves it into place, `discard()` removes it and leaves any
- * earlier rejects file untouched.
+ * earlier rejects file untouched. Temporary files of imports that were killed
+ * (their pid is gone) are removed by the next import.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { processAlive } from '../util/process.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 
 export const REJECTS_COLUMNS = ['file', 'line', 'reason', 'row'] as const;
 
 const FLUSH_CHARS = 1 << 16;
+
+/** Removes `<file>.<pid>.tmp` files of imports whose process is gone (killed by SIGKILL, say). */
+export function removeOrphans(file: string): string[] {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const removed: string[] = [];
+  for (const e of readdirSync(dir)) {
+    if (!e.startsWith(`${base}.`) || !e.endsWith('.tmp')) continue;
+    const pid = e.slice(base.length + 1, -'.tmp'.length);
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || processAlive(Number(pid))) continue;
+    rmSync(path.join(dir, e), { force: true });
+    removed.push(e);
+  }
+  return removed;
+}
 
 export class RejectsWriter {
   readonly file: string;
@@ -26,6 +43,7 @@ export class RejectsWriter {
     this.file = path.resolve(file);
     this.tmp = `${this.file}.${process.pid}.tmp`;
     mkdirSync(path.dirname(this.file), { recursive: true });
+    removeOrphans(this.file);
     this.fd = openSync(this.tmp, 'w');
     this.buffer = stringify([[...REJECTS_COLUMNS]]);
   }

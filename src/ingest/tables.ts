@@ -23,6 +23,8 @@ export interface ColumnSpec {
   kind: ColumnKind;
   /** Required: the header must have the column and every row a non-empty value. Optional: may be absent or empty (NULL). */
   required: boolean;
+  /** Numbers: the largest magnitude accepted (docs/csv-formats.md, Limits). */
+  max?: number;
 }
 
 /** The `--flag` names of the import command, one per CSV kind. */
@@ -40,7 +42,19 @@ export interface TableSpec {
   codeMustBeKnown: boolean;
 }
 
-const col = (name: string, kind: ColumnKind, required = true): ColumnSpec => ({ name, kind, required });
+const col = (name: string, kind: ColumnKind, required = true, max?: number): ColumnSpec => (max === undefined ? { name, kind, required } : { name, kind, required, max });
+
+/** Sane magnitudes (docs/csv-formats.md, Limits): far above any listed Indian stock, far below what breaks the arithmetic. */
+export const LIMITS = {
+  /** A share price in rupees. */
+  price: 1e7,
+  /** Shares traded in a session. */
+  volume: 1e13,
+  /** Crore rupees (market cap, revenue, profit). */
+  crore: 1e8,
+  /** Rupees per share. */
+  eps: 1e6,
+} as const;
 
 export const TABLES: Readonly<Record<FileKind, TableSpec>> = {
   master: {
@@ -52,7 +66,7 @@ export const TABLES: Readonly<Record<FileKind, TableSpec>> = {
       col('company_name', 'text'),
       col('sector', 'text'),
       col('status', 'status'),
-      col('market_cap_cr', 'nonneg', false),
+      col('market_cap_cr', 'nonneg', false, LIMITS.crore),
       col('circuit_band_pct', 'band'),
       col('listed_on', 'date', false),
     ],
@@ -66,11 +80,11 @@ export const TABLES: Readonly<Record<FileKind, TableSpec>> = {
     columns: [
       col('bse_code', 'code'),
       col('trade_date', 'date'),
-      col('open', 'price'),
-      col('high', 'price'),
-      col('low', 'price'),
-      col('close', 'price'),
-      col('volume', 'volume'),
+      col('open', 'price', true, LIMITS.price),
+      col('high', 'price', true, LIMITS.price),
+      col('low', 'price', true, LIMITS.price),
+      col('close', 'price', true, LIMITS.price),
+      col('volume', 'volume', true, LIMITS.volume),
     ],
     key: ['bse_code', 'trade_date'],
     conflict: 'bse_code, trade_date',
@@ -83,9 +97,9 @@ export const TABLES: Readonly<Record<FileKind, TableSpec>> = {
       col('bse_code', 'code'),
       col('period_end', 'date'),
       col('announced_on', 'date'),
-      col('revenue_cr', 'number', false),
-      col('net_profit_cr', 'number', false),
-      col('eps', 'number', false),
+      col('revenue_cr', 'number', false, LIMITS.crore),
+      col('net_profit_cr', 'number', false, LIMITS.crore),
+      col('eps', 'number', false, LIMITS.eps),
     ],
     key: ['bse_code', 'period_end'],
     conflict: 'bse_code, period_end',

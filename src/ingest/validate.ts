@@ -11,6 +11,7 @@ import { StockflowError } from '../errors.js';
 import { isIsoDate, parseIsoDate } from '../market/dates.js';
 import { BAND_PCTS } from '../market/circuit.js';
 import type { ColumnSpec, TableSpec } from './tables.js';
+import { INVALID_BYTE } from './csv.js';
 
 export type SqlValue = string | number | null;
 
@@ -23,6 +24,15 @@ export interface Header {
   width: number;
 }
 
+/** Most characters a text cell may have (docs/csv-formats.md, Limits). */
+export const MAX_TEXT_CHARS = 500;
+
+function countInvalid(f: string): number {
+  let n = 0;
+  for (let i = f.indexOf(INVALID_BYTE); i !== -1; i = f.indexOf(INVALID_BYTE, i + 1)) n++;
+  return n;
+}
+
 const STATUSES = ['ACTIVE', 'SUSPENDED', 'DELISTED'] as const;
 const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const CODE_RE = /^\d{6}$/;
@@ -33,20 +43,31 @@ export function quoteCell(s: string): string {
   return `'${short}'`;
 }
 
+/** At most this many names are listed in one message (the rest are counted). */
+export const MAX_LISTED = 10;
+
+function listSome(names: readonly string[]): string {
+  const shown = names.slice(0, MAX_LISTED).map(quoteCell).join(', ');
+  return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
+}
+
 /**
  * Matches a header row against a table. Header names are trimmed and compared
  * case-insensitively; column order is free. Unknown, duplicated or missing
  * required columns throw one IMPORT_REJECTED error naming all of them.
  */
 export function checkHeader(spec: TableSpec, fields: readonly string[], file: string): Header {
+  if (fields.some((f) => f.includes(INVALID_BYTE))) {
+    throw new StockflowError('IMPORT_REJECTED', `${file}: the header row is not valid UTF-8 (save the file as UTF-8); database unchanged`);
+  }
   const names = fields.map((f) => f.trim().toLowerCase());
   const known = new Map(spec.columns.map((c) => [c.name, c]));
   const problems: string[] = [];
 
   const unknown = names.filter((n) => !known.has(n));
-  if (unknown.length > 0) problems.push(`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map(quoteCell).join(', ')}`);
+  if (unknown.length > 0) problems.push(`unknown column${unknown.length > 1 ? 's' : ''} ${listSome(unknown)}`);
   const dup = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
-  if (dup.length > 0) problems.push(`column${dup.length > 1 ? 's' : ''} ${dup.map(quoteCell).join(', ')} given more than once`);
+  if (dup.length > 0) problems.push(`column${dup.length > 1 ? 's' : ''} ${listSome(dup)} given more than once`);
   const missing = spec.columns.filter((c) => c.required && !names.includes(c.name)).map((c) => c.name);
   if (missing.length > 0) problems.push(`missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
 
@@ -88,7 +109,7 @@ export function parseCell(c: ColumnSpec, s: string): Parsed {
       }
       return bad(`${c.name} ${quoteCell(s)} is not a date`);
     case 'text':
-      return good(s);
+      return s.length > MAX_TEXT_CHARS ? bad(`${c.name} is ${s.length} characters long (at most ${MAX_TEXT_CHARS})`) : good(s);
     case 'status':
       return (STATUSES as readonly string[]).includes(s) ? good(s) : bad(`${c.name} ${quoteCell(s)} is not ${STATUSES.slice(0, -1).join(', ')} or ${STATUSES.at(-1)}`);
     case 'price':
@@ -105,6 +126,7 @@ export function parseCell(c: ColumnSpec, s: string): Parsed {
       if (c.kind === 'volume' && !(Number.isSafeInteger(n) && n >= 0)) return bad(`${c.name} ${quoteCell(s)} is not a whole number >= 0`);
       if (c.kind === 'band' && !(BAND_PCTS as readonly number[]).includes(n)) return bad(`${c.name} ${s} is not ${BAND_PCTS.slice(0, -1).join(', ')} or ${BAND_PCTS.at(-1)}`);
       if (c.kind === 'score' && !(n >= -1 && n <= 1)) return bad(`${c.name} ${s} is outside [-1, 1]`);
+      if (c.max !== undefined && Math.abs(n) > c.max) return bad(`${c.name} ${quoteCell(s)} is out of range (at most ${c.kind === 'number' ? '±' : ''}${c.max.toExponential().replace('e+', 'e')})`);
       return good(n === 0 ? 0 : n); // no -0 in the database
     }
   }
@@ -118,6 +140,8 @@ export type RowCheck = { ok: true; values: SqlValue[]; key: string[] } | { ok: f
  * column texts (an absent or empty optional key column counts as '').
  */
 export function checkRow(spec: TableSpec, header: Header, fields: readonly string[], isKnownCode: (code: string) => boolean): RowCheck {
+  const invalid = fields.reduce((a, f) => a + countInvalid(f), 0);
+  if (invalid > 0) return { ok: false, reasons: [`not valid UTF-8 (${invalid} byte${invalid > 1 ? 's' : ''} that ${invalid > 1 ? 'are' : 'is'} not UTF-8: is the file Latin-1? save it as UTF-8)`] };
   if (fields.length !== header.width) return { ok: false, reasons: [`expected ${header.width} fields, found ${fields.length}`] };
   const reasons: string[] = [];
   const values: SqlValue[] = [];

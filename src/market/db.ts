@@ -4,10 +4,10 @@
  * only the generator and the importer open it for writing.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SQL_DIR, marketDbPath } from '../config.js';
-import { missingInput } from '../errors.js';
+import { checkSchema, openSqliteReadonly, schemaOf, withSqliteFile, type RequiredSchema } from '../util/sqlite.js';
 
 export type Db = Database.Database;
 
@@ -20,27 +20,44 @@ export const MARKET_POST_LOAD_SQL = 'CREATE INDEX IF NOT EXISTS idx_prices_date 
 
 /** Opens (creating if needed) a market database for writing, with the schema applied. */
 export function openMarketForWrite(file: string): Db {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
-  db.exec(marketSchemaSql());
-  db.exec(MARKET_POST_LOAD_SQL);
+  const db = withSqliteFile(file, 'market.db', () => new Database(file));
+  try {
+    withSqliteFile(file, 'market.db', () => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      db.exec(marketSchemaSql());
+      db.exec(MARKET_POST_LOAD_SQL);
+      checkSchema(db, file, 'market database', marketRequiredSchema());
+    });
+  } catch (e) {
+    db.close();
+    throw e;
+  }
   return db;
 }
 
-/** Opens `<dataDir>/market.db` read-only, or explains how to create it. */
+let marketSchema: RequiredSchema | undefined;
+/** Every table and column of sql/market.sql: the readers use all of them. */
+export function marketRequiredSchema(): RequiredSchema {
+  return (marketSchema ??= schemaOf(marketSchemaSql()));
+}
+
+/**
+ * Opens `<dataDir>/market.db` read-only, or explains how to create it. A file
+ * that is not SQLite, is truncated, or lacks a table or column the readers use
+ * is a MISSING_INPUT error (exit 3) naming the file and what is wrong.
+ */
 export function openMarketReadonly(dataDirOrFile: string): Db {
   const file = dataDirOrFile.endsWith('.db') ? dataDirOrFile : marketDbPath(dataDirOrFile);
-  if (!existsSync(file)) {
-    throw missingInput(`no market data at ${file}: run 'stockflow data generate' or 'stockflow data import' first`);
-  }
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  const ok = db
-    .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('master_stock_list','daily_prices')")
-    .get() as { n: number };
-  if (ok.n !== 2) {
+  const db = openSqliteReadonly(file, {
+    what: 'market.db',
+    missing: `no market data at ${file}: run 'stockflow data generate' or 'stockflow data import' first`,
+  });
+  try {
+    checkSchema(db, file, 'market database', marketRequiredSchema());
+  } catch (e) {
     db.close();
-    throw missingInput(`${file} is not a stockflow market database (tables missing)`);
+    throw e;
   }
   return db;
 }

@@ -54,20 +54,18 @@ export function renderEmail(n: RunNotice, cfg: NotifyConfig): EmailMessage {
  */
 export function emailConfigProblem(cfg: NotifyConfig): { problem: string; partial: boolean } | undefined {
   const any = Boolean(cfg.smtpUrl || cfg.smtpHost || cfg.smtpUser || cfg.smtpPassword || cfg.smtpPort || cfg.mailFrom || cfg.mailTo?.length);
+  const problems: string[] = [];
+  if (cfg.smtpUrl) {
+    const u = safeUrl(cfg.smtpUrl);
+    if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) problems.push('SMTP_URL is not a valid smtp:// or smtps:// URL');
+  }
   const missing: string[] = [];
   if (!cfg.smtpUrl && !cfg.smtpHost) missing.push('SMTP_URL (or SMTP_HOST)');
   if (!cfg.mailFrom) missing.push('MAIL_FROM');
   if (!cfg.mailTo || cfg.mailTo.length === 0) missing.push('MAIL_TO');
-  if (missing.length === 0) {
-    if (cfg.smtpUrl) {
-      const u = safeUrl(cfg.smtpUrl);
-      if (!u || (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) {
-        return { problem: 'SMTP_URL is not a valid smtp:// or smtps:// URL', partial: true };
-      }
-    }
-    return undefined;
-  }
-  return { problem: `email needs ${missing.join(', ')}`, partial: any };
+  if (missing.length > 0) problems.push(`email needs ${missing.join(', ')}`);
+  if (problems.length === 0) return undefined;
+  return { problem: problems.join('; '), partial: any };
 }
 
 /**

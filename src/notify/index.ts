@@ -43,6 +43,29 @@ function slackConfigProblem(cfg: NotifyConfig): { problem: string; partial: bool
   return undefined;
 }
 
+/** What is wrong with each channel that has some settings but cannot be used ('SLACK_WEBHOOK_URL is not …'). */
+export function channelProblems(cfg: NotifyConfig): { channel: Channel; problem: string }[] {
+  const out: { channel: Channel; problem: string }[] = [];
+  const slack = slackConfigProblem(cfg);
+  if (slack?.partial) out.push({ channel: 'slack', problem: slack.problem });
+  const email = emailConfigProblem(cfg);
+  if (email?.partial) out.push({ channel: 'email', problem: email.problem });
+  return out;
+}
+
+/**
+ * The usable channels, after logging (once per call) a warning for each
+ * channel that is set but misconfigured, and an info line when nothing is set.
+ */
+export function checkNotifyConfig(cfg: NotifyConfig, log: Logger): Channel[] {
+  for (const p of channelProblems(cfg)) log.warn({ channel: p.channel, problem: p.problem }, `${p.channel} notifications are off: ${p.problem}`);
+  const channels = configuredChannels(cfg);
+  if (channels.length === 0 && channelProblems(cfg).length === 0) {
+    log.info('notifications are off: set SLACK_WEBHOOK_URL, and/or SMTP_URL (or SMTP_HOST) with MAIL_FROM and MAIL_TO');
+  }
+  return channels;
+}
+
 /** The channels with complete, well-formed settings, in sending order. */
 export function configuredChannels(cfg: NotifyConfig): Channel[] {
   const out: Channel[] = [];
@@ -182,7 +205,7 @@ export async function notifyRun(n: RunNotice, cfg: NotifyConfig, opts: NotifyOpt
     ];
     for (const [channel, problem, plan] of checks) {
       if (problem) {
-        if (problem.partial) log.warn({ channel, problem: problem.problem }, `${channel} notifications are off: misconfigured`);
+        if (problem.partial) log.warn({ channel, problem: problem.problem }, `${channel} notifications are off: ${problem.problem}`);
         work.push(
           Promise.resolve({ channel, ok: false, attempts: 0, skipped: 'not_configured' as const, ...(problem.partial ? { error: problem.problem } : {}) }),
         );
@@ -191,7 +214,7 @@ export async function notifyRun(n: RunNotice, cfg: NotifyConfig, opts: NotifyOpt
       }
     }
     const outcomes = await Promise.all(work);
-    if (outcomes.every((o) => o.skipped)) {
+    if (outcomes.every((o) => o.skipped) && outcomes.every((o) => !o.error)) {
       log.info('notifications are off: set SLACK_WEBHOOK_URL, and/or SMTP_URL (or SMTP_HOST) with MAIL_FROM and MAIL_TO');
     }
     return outcomes;

@@ -11,7 +11,7 @@
  * documented in docs/runs.md.
  */
 import Database, { type Statement } from 'better-sqlite3';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { predictionsDbPath } from '../config.js';
@@ -21,6 +21,7 @@ import type { IsoDate } from '../market/dates.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { processAlive } from '../util/process.js';
 import { lockFile, readLockOwner } from '../util/lockfile.js';
+import { ensureWritableDir, openSqliteReadonly, withSqliteFile } from '../util/sqlite.js';
 import { migrate } from './migrate.js';
 import type {
   BatchRunRow,
@@ -122,13 +123,16 @@ export class PredictionsStore {
 
   /** Opens predictions.db for writing (creating it and its directory), migrated, in WAL mode. */
   static openForWrite(dataDir: string): PredictionsStore {
-    mkdirSync(dataDir, { recursive: true });
-    const db = new Database(predictionsDbPath(dataDir));
+    ensureWritableDir(dataDir, 'predictions.db');
+    const file = predictionsDbPath(dataDir);
+    const db = withSqliteFile(file, 'predictions.db', () => new Database(file));
     try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
-      migrate(db);
+      withSqliteFile(file, 'predictions.db', () => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma('busy_timeout = 5000');
+        migrate(db);
+      });
     } catch (e) {
       db.close();
       throw e;
@@ -150,8 +154,7 @@ export class PredictionsStore {
   }
 
   private static openReadonlyFile(file: string): PredictionsStore {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
+    const db = openSqliteReadonly(file, { what: 'predictions.db', missing: `no predictions at ${file}: run 'stockflow batch' first` });
     return new PredictionsStore(new HandleSource(db), undefined, path.dirname(file), db);
   }
 

@@ -14,7 +14,7 @@ import { openMarketReadonly, type Db } from '../market/db.js';
 import type { Stock } from '../market/types.js';
 import { FEATURE_NAMES, N_FEATURES } from '../features/definition.js';
 import { OnlineFeatures, type FeatureRow } from '../features/online.js';
-import { MAX_STALENESS_DAYS } from '../batch/plan.js';
+import { MAX_STALENESS_DAYS } from '../market/staleness.js';
 import { confidenceOf, labelOf } from '../model/confidence.js';
 import { roundProbability } from '../output/csv.js';
 import type { LoadedModel, ModelLoader } from '../model/loader.js';

@@ -12,6 +12,7 @@ import type { IsoDate } from '../../market/dates.js';
 import { N_FEATURES } from '../../features/definition.js';
 import { MIN_SESSIONS } from '../../features/indicators.js';
 import { computeFeatures } from '../../features/service.js';
+import { missingInput } from '../../errors.js';
 
 export interface DatasetPart {
   X: Float32Array;
@@ -71,7 +72,7 @@ function labels(db: Db, codes: readonly string[], bands: ReadonlyMap<string, num
 export async function buildDataset(db: Db, marketFile: string, o: DatasetOptions): Promise<Dataset> {
   const sessions = priceSessions(db);
   const { dates, index } = sampleDates(sessions, o);
-  if (dates.length < 4) throw new Error(`too little history to train: ${sessions.length} sessions`);
+  if (dates.length < 4) throw missingInput(`too little history to train: ${sessions.length} sessions in market.db, at least ${MIN_SESSIONS + 4 * (o.horizon + 1)} needed with --horizon ${o.horizon}`);
   const stocks = activeStocks(db);
   const bands = new Map(stocks.map((s) => [s.bse_code, s.circuit_band_pct]));
   const nValid = Math.max(1, Math.round(dates.length * o.validShare));

@@ -6,7 +6,9 @@
 import type { Db } from '../../market/db.js';
 import type { Logger } from '../../log.js';
 import { FEATURE_NAMES, FEATURE_SET_VERSION, N_FEATURES } from '../../features/definition.js';
-import { listModels, registerModel, promoteModel, type RegisterResult } from '../registry.js';
+import { existsSync } from 'node:fs';
+import { badArgs } from '../../errors.js';
+import { listModels, registerModel, promoteModel, versionDir, type RegisterResult } from '../registry.js';
 import { DEFAULT_MODEL_NAME, compareSemver, type ModelMetrics } from '../metadata.js';
 import { openSession, scoreRows } from '../score.js';
 import { exportOnnx } from '../onnx/export.js';
@@ -59,6 +61,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const name = o.name ?? DEFAULT_MODEL_NAME;
   const version = o.version ?? (await nextVersion(o.modelsDir, name));
+  // Checked before the dataset is built: a taken version would otherwise fail only at registration.
+  if (existsSync(versionDir(o.modelsDir, name, version))) throw badArgs(`${name}/${version} is already registered in ${o.modelsDir}; pick a new version`);
   const ds = await buildDataset(o.market, o.marketFile, {
     horizon: o.horizon,
     until: o.until,
