@@ -4,6 +4,7 @@
  * directory's batch lock. Notification is the caller's (src/batch/notice.ts)
  * so that a notification failure can never change what was written.
  */
+import { DEFAULT_MAX_ERROR_RATE } from './budget.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
@@ -26,7 +27,6 @@ import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
 import type { Progress } from './progress.js';
 
-export const DEFAULT_MAX_ERROR_RATE = 0.02;
 export const SCORE_GROUP_SIZE = 1000;
 
 export interface BatchOptions extends PlanOptions {

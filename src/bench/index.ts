@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
 import { createLogger } from '../log.js';
-import { DEMO_DEFAULTS, generateMarket } from '../demo/generate.js';
+import { generateMarket } from '../demo/generate.js';
+import { DEMO_DEFAULTS } from '../demo/defaults.js';
 import { openMarketReadonly } from '../market/db.js';
 import { activeStocks } from '../market/reader.js';
 import { MarketStore } from '../market/store.js';

@@ -6,10 +6,8 @@ import { MAX_THREADS, TIME_ZONE, loadConfig } from '../config.js';
 import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
 import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
-import { runBackfill, runOneDate } from '../batch/job.js';
-import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
+import { DEFAULT_MAX_ERROR_RATE } from '../batch/budget.js';
 import { action, codesArg, intArg, stderrLine, stdoutLine } from './run.js';
-import { progressBar } from './progress.js';
 
 /** Bounds of the batch's numeric flags (README "Limits"). */
 export const MAX_LIMIT = 1_000_000;
@@ -81,6 +79,8 @@ batch holds the lock; 130 interrupted.`,
       action(async (f: BatchFlags) => {
         const cfg = loadConfig(f);
         if (f.date && (f.from || f.to)) throw badArgs('give either --date or --from/--to, not both');
+        // Loaded when the command runs, so that `--help` and other commands never load the pipeline.
+        const [{ runBackfill, runOneDate }, { progressBar }] = await Promise.all([import('../batch/job.js'), import('./progress.js')]);
         const common = { cfg, flags: f, log: logger(), progress: progressBar(), out: stdoutLine, err: stderrLine };
         if (f.from || f.to) {
           if (!f.from || !f.to) throw badArgs('a backfill needs both --from and --to');

@@ -5,15 +5,9 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
 import { badArgs } from '../errors.js';
-import { acquireBatchLock } from '../batch/lock.js';
-import { generateMarket, DEMO_DEFAULTS } from '../demo/generate.js';
-import { importCsvs } from '../ingest/import.js';
-import { openMarketReadonly } from '../market/db.js';
-import { marketInfo } from '../market/reader.js';
-import { PredictionsStore } from '../predictions/store.js';
+import { DEMO_DEFAULTS } from '../demo/defaults.js';
 import { logger } from '../log.js';
 import { action, intArg } from './run.js';
-import { progressBar } from './progress.js';
 
 /**
  * The data directory's batch lock, for the writers of market.db: a running
@@ -21,6 +15,7 @@ import { progressBar } from './progress.js';
  * of changing the market under it.
  */
 async function withDataLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T> {
+  const { acquireBatchLock } = await import('../batch/lock.js');
   const lock = await acquireBatchLock(dataDir);
   try {
     return await fn();
@@ -53,6 +48,7 @@ export function registerData(program: Command): void {
         if (existsSync(file) && !o.force) {
           throw badArgs(`${file} already exists: 'data generate' would replace it (imported data included); pass --force to replace it`);
         }
+        const [{ generateMarket }, { progressBar }] = await Promise.all([import('../demo/generate.js'), import('./progress.js')]);
         const bar = progressBar();
         const s = await withDataLock(cfg.dataDir, () =>
           generateMarket({
@@ -93,6 +89,7 @@ export function registerData(program: Command): void {
         maxRejectRate: number; rejects?: string; dataDir?: string;
       }) => {
         const cfg = loadConfig(o);
+        const { importCsvs } = await import('../ingest/import.js');
         const s = await withDataLock(cfg.dataDir, () =>
           importCsvs({
             dataDir: cfg.dataDir,
@@ -112,11 +109,12 @@ export function registerData(program: Command): void {
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--json', 'print JSON')
     .action(
-      action((o: { dataDir?: string; json?: boolean }) => {
+      action(async (o: { dataDir?: string; json?: boolean }) => {
         const cfg = loadConfig(o);
-        const db = openMarketReadonly(cfg.dataDir);
+        const [{ MarketStore }, { PredictionsStore }] = await Promise.all([import('../market/store.js'), import('../predictions/store.js')]);
+        const market = MarketStore.open(cfg.dataDir);
         try {
-          const i = marketInfo(db);
+          const i = market.info();
           // The last batch run; runs whose process is gone are marked interrupted here (docs/runs.md).
           const runs = PredictionsStore.inspect(cfg.dataDir);
           const last = runs?.lastRun;
@@ -138,7 +136,7 @@ export function registerData(program: Command): void {
               ].join('\n'),
             );
         } finally {
-          db.close();
+          market.close();
         }
       }),
     );

@@ -7,12 +7,9 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
 import { logger } from '../log.js';
-import { DEMO_DEFAULTS, DEMO_LAST_SESSION, generateMarket } from '../demo/generate.js';
-import { MarketStore } from '../market/store.js';
-import { DEFAULT_MAX_ERROR_RATE } from '../batch/run.js';
-import { runOneDate } from '../batch/job.js';
+import { DEMO_DEFAULTS, DEMO_LAST_SESSION } from '../demo/defaults.js';
+import { DEFAULT_MAX_ERROR_RATE } from '../batch/budget.js';
 import { action, stderrLine, stdoutLine } from './run.js';
-import { progressBar } from './progress.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -26,6 +23,12 @@ export function registerDemo(program: Command): void {
       action(async (o: { dataDir?: string; modelsDir?: string; threads?: string; notify: boolean }) => {
         const cfg = loadConfig(o);
         const log = logger();
+        const [{ generateMarket }, { MarketStore }, { runOneDate }, { progressBar }] = await Promise.all([
+          import('../demo/generate.js'),
+          import('../market/store.js'),
+          import('../batch/job.js'),
+          import('./progress.js'),
+        ]);
         if (!existsSync(marketDbPath(cfg.dataDir))) {
           process.stdout.write(`no market at ${marketDbPath(cfg.dataDir)}: generating the demo market (first use only)…\n`);
           const bar = progressBar();

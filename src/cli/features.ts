@@ -4,13 +4,8 @@
  * on stderr.
  */
 import type { Command } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { loadConfig, marketDbPath } from '../config.js';
-import { openMarketReadonly } from '../market/db.js';
-import { activeStocks } from '../market/reader.js';
 import { FEATURE_NAMES, N_FEATURES } from '../features/definition.js';
-import { computeFeatures } from '../features/service.js';
-import { extractionContext } from '../features/context.js';
 import { MAX_STALENESS_DAYS, stalenessError } from '../market/staleness.js';
 import { badArgs } from '../errors.js';
 import { action, codesArg } from './run.js';
@@ -34,6 +29,13 @@ export function registerFeatures(program: Command): void {
         const thisThread = o.threads !== undefined && o.threads.trim() !== '' && Number(o.threads) === 0;
         const cfg = loadConfig({ ...o, threads: thisThread ? undefined : o.threads });
         const date = resolveDate(o.date);
+        const [{ stringify }, { openMarketReadonly }, { activeStocks }, { computeFeatures }, { extractionContext }] = await Promise.all([
+          import('csv-stringify/sync'),
+          import('../market/db.js'),
+          import('../market/reader.js'),
+          import('../features/service.js'),
+          import('../features/context.js'),
+        ]);
         const db = openMarketReadonly(cfg.dataDir);
         try {
           // The batch's and the API's staleness rule (src/market/staleness.ts).

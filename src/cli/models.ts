@@ -4,8 +4,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { logger } from '../log.js';
-import { DEFAULT_MODEL_NAME } from '../model/metadata.js';
-import { ALIAS_NAMES, findModel, listModels, promoteModel, readAliases, registerModel, type RegistryEntry } from '../model/registry.js';
+import { ALIAS_NAMES, DEFAULT_MODEL_NAME } from '../model/metadata.js';
+import type { RegistryEntry } from '../model/registry.js';
+
+/** The registry, loaded when a models command runs (it brings onnxruntime). */
+const registry = (): Promise<typeof import('../model/registry.js')> => import('../model/registry.js');
 import { action } from './run.js';
 
 interface DirFlags {
@@ -60,6 +63,7 @@ export function registerModels(program: Command): void {
     .action(
       action(async (o: DirFlags & { json?: boolean }) => {
         const cfg = loadConfig(o);
+        const { readAliases, listModels } = await registry();
         const aliases = await readAliases(cfg.modelsDir);
         const entries = await listModels(cfg.modelsDir, aliases);
         if (o.json) {
@@ -78,6 +82,7 @@ export function registerModels(program: Command): void {
     .action(
       action(async (ref: string, o: DirFlags & { json?: boolean }) => {
         const cfg = loadConfig(o);
+        const { findModel } = await registry();
         const e = await findModel(cfg.modelsDir, ref);
         if (o.json) {
           process.stdout.write(`${JSON.stringify({ ref: e.ref, dir: e.dir, aliases: e.aliases, ...(e.problem ? { problem: e.problem } : {}), meta: e.meta }, null, 2)}\n`);
@@ -105,6 +110,7 @@ export function registerModels(program: Command): void {
     .action(
       action(async (file: string, o: DirFlags & { meta: string; name?: string }) => {
         const cfg = loadConfig(o);
+        const { registerModel } = await registry();
         const r = await registerModel({ modelsDir: cfg.modelsDir, onnxFile: file, metaFile: o.meta, name: o.name });
         logger().info({ model: `${r.meta.name}/${r.meta.version}`, dir: r.dir, sha256: r.meta.sha256 }, 'model registered');
         process.stdout.write(
@@ -123,6 +129,7 @@ export function registerModels(program: Command): void {
     .action(
       action(async (ref: string, o: DirFlags & { alias: string }) => {
         const cfg = loadConfig(o);
+        const { promoteModel } = await registry();
         const r = await promoteModel(cfg.modelsDir, ref, o.alias);
         logger().info({ alias: r.alias, model: r.ref, previous: r.previous }, 'model promoted');
         process.stdout.write(`${r.alias} → ${r.ref}${r.previous ? ` (was ${r.previous})` : ''}\n`);

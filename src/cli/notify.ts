@@ -4,8 +4,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { logger } from '../log.js';
-import { noticeFromDb, sendNotice } from '../batch/notice.js';
-import { channelProblems, checkNotifyConfig, configuredChannels, formatOutcomes, renderEmail, renderSlack } from '../notify/index.js';
 import { action } from './run.js';
 import { resolveDate } from './batch.js';
 
@@ -20,6 +18,8 @@ export function registerNotify(program: Command): void {
     .action(
       action(async (o: { date: string; dryRun?: boolean; dataDir?: string }) => {
         const cfg = loadConfig(o);
+        const [{ noticeFromDb, sendNotice }, { channelProblems, checkNotifyConfig, configuredChannels, formatOutcomes, renderEmail, renderSlack }] =
+          await Promise.all([import('../batch/notice.js'), import('../notify/index.js')]);
         const notice = noticeFromDb(cfg.dataDir, resolveDate(o.date));
         const problems = channelProblems(cfg.notify);
         if (o.dryRun) {

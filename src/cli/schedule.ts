@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
 import { logger } from '../log.js';
-import { openMarketReadonly } from '../market/db.js';
-import { TradingCalendar } from '../market/calendar.js';
+import { MarketStore } from '../market/store.js';
 import type { IsoDate } from '../market/dates.js';
 import { BatchChild } from '../schedule/child.js';
 import { DEFAULT_CRON, DEFAULT_TZ, Scheduler } from '../schedule/scheduler.js';
@@ -16,11 +15,11 @@ import { action } from './run.js';
 export function tradingDayChecker(dataDir: string): (d: IsoDate) => boolean | undefined {
   return (d) => {
     if (!existsSync(marketDbPath(dataDir))) return undefined;
-    const db = openMarketReadonly(dataDir);
+    const market = MarketStore.open(dataDir);
     try {
-      return TradingCalendar.fromDb(db).isTradingDay(d);
+      return market.calendar().isTradingDay(d);
     } finally {
-      db.close();
+      market.close();
     }
   };
 }

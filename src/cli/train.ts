@@ -7,10 +7,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT, loadConfig, marketDbPath } from '../config.js';
 import { logger } from '../log.js';
-import { openMarketReadonly } from '../market/db.js';
 import { parseIsoDate } from '../market/dates.js';
 import { checkModelName, checkVersion } from '../model/metadata.js';
-import { train } from '../model/train/train.js';
 import { action, intArg } from './run.js';
 
 /** Bounds of train's arguments, checked before any work (README "Limits"). */
@@ -52,6 +50,7 @@ export function registerTrain(program: Command): void {
           if (o.version) checkVersion(o.version, '--version');
           checkModelName(o.name, '--name');
           const pkg = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+          const [{ openMarketReadonly }, { train }] = await Promise.all([import('../market/db.js'), import('../model/train/train.js')]);
           const market = openMarketReadonly(cfg.dataDir);
           try {
             const r = await train({

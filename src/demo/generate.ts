@@ -44,10 +44,8 @@ import { nseHolidaysBetween, type Holiday } from './holidays.js';
 import { companyName, pickSector, SECTORS, symbolCandidates } from './names.js';
 import { Rng } from './random.js';
 import { processAlive } from '../util/process.js';
+import { DEMO_LAST_SESSION } from './defaults.js';
 
-export const DEMO_DEFAULTS = { stocks: 11000, days: 500, seed: 42 } as const;
-/** The demo's last session: a Thursday, so the demo's morning run is 2025-11-14. */
-export const DEMO_LAST_SESSION: IsoDate = '2025-11-13';
 
 export interface GenerateOptions {
   /** The market.db to write (its directory is created if needed). */

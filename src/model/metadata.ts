@@ -12,6 +12,10 @@ export const META_FILE = 'model.json';
 export const ALIASES_FILE = 'aliases.json';
 export const DEFAULT_MODEL_NAME = 'upper-circuit';
 
+/** The registry's aliases (aliases.json): the model that scores, and the one watched beside it. */
+export const ALIAS_NAMES = ['champion', 'challenger'] as const;
+export type AliasName = (typeof ALIAS_NAMES)[number];
+
 /** Validation metrics; stockflow's trainer fills all five, a model trained elsewhere may carry none. */
 export interface ModelMetrics {
   roc_auc?: number | null;

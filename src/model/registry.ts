@@ -19,6 +19,7 @@ import { badArgs, missingInput } from '../errors.js';
 import { FEATURE_SET_VERSION } from '../features/definition.js';
 import {
   ALIASES_FILE,
+  ALIAS_NAMES,
   DEFAULT_MODEL_NAME,
   META_FILE,
   MODEL_FILE,
@@ -33,14 +34,13 @@ import {
   parseModelRef,
   parseUserMeta,
   refOf,
+  type AliasName,
   type ModelMeta,
   type ModelRef,
 } from './metadata.js';
 import { ModelInvalidError } from './errors.js';
 import { openSession } from './score.js';
 
-export const ALIAS_NAMES = ['champion', 'challenger'] as const;
-export type AliasName = (typeof ALIAS_NAMES)[number];
 /** aliases.json: alias → "name/version". */
 export type Aliases = Partial<Record<AliasName, string>>;
 
