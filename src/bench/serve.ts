@@ -75,7 +75,7 @@ async function serveInWorker(cfg: WorkerConfig): Promise<void> {
     defaultMetrics: false,
   });
   const model = await app.ctx.service.loader.current();
-  app.ctx.service.warmUp(cfg.warmDates);
+  await app.ctx.service.warmUp(cfg.warmDates);
   const url = await listen(app, '127.0.0.1', 0);
   parentPort?.postMessage({ url, model: model.ref });
   parentPort?.once('message', () => {

@@ -19,6 +19,7 @@ import { ApiError, errorBody, toApiError } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { PredictionService } from './service.js';
+import type { DateBuildLimits } from './date-contexts.js';
 import { registerRoutes } from './routes/index.js';
 
 export const API_PREFIX = '/api/v1';
@@ -29,6 +30,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+/** On shutdown, how long date builds may still run before their worker is stopped. */
+export const DEFAULT_SHUTDOWN_BUILD_GRACE_MS = 1_000;
 
 /** onnxruntime options for the server's sessions. */
 export const SERVER_SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' } as const;
@@ -54,6 +57,10 @@ export interface AppDeps {
   featureCacheSize?: number;
   modelRetryMs?: number;
   fileCheckMs?: number;
+  /** Bounds on on-demand date builds (default DEFAULT_DATE_BUILD_LIMITS; the CLI passes the config's). */
+  dateLimits?: Partial<DateBuildLimits>;
+  /** On shutdown, how long date builds may still run (default 1 s). */
+  shutdownBuildGraceMs?: number;
   /** Node process metrics in /metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -117,12 +124,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     featureCacheSize: deps.featureCacheSize,
     modelRetryMs: deps.modelRetryMs,
     fileCheckMs: deps.fileCheckMs,
+    dateLimits: deps.dateLimits,
   });
   const metrics = new ApiMetrics(
     {
       loader: () => loader.stats(),
       features: () => service.featureStats(),
       lastRun: () => (service.predictions.usable() ? service.predictions.lastRun() : null),
+      dates: () => ({ ...service.dates.stats, queued: service.dates.queued }),
     },
     { defaultMetrics: deps.defaultMetrics },
   );
@@ -134,6 +143,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    // Never wait long for a date build: the worker is stopped after a short grace (unfinished builds answer 503).
+    service.dates.stopAfter(deps.shutdownBuildGraceMs ?? DEFAULT_SHUTDOWN_BUILD_GRACE_MS);
   });
   // (Callback-style hooks here and below: they run on every request, and skip a promise each.)
   app.addHook('onRequest', (_req, reply, done) => {
@@ -167,6 +178,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (unexpected) req.log.error({ err }, 'unexpected error');
     else if (error.status >= 500) req.log.warn({ code: error.code, reason: error.message }, 'request failed');
     if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="stockflow"');
+    if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
     // Serialized here: a route's schema for the same status (e.g. /health's 503) must not apply to an error body.
     return reply.code(error.status).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(req, error)));
   });

@@ -45,13 +45,16 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly bseCode?: string;
   readonly reason?: string;
-  constructor(code: ErrorCode, message: string, extra: { bseCode?: string; reason?: string; status?: number } = {}) {
+  /** Seconds for a Retry-After header (429 and 503 answers that know when to come back). */
+  readonly retryAfter?: number;
+  constructor(code: ErrorCode, message: string, extra: { bseCode?: string; reason?: string; status?: number; retryAfter?: number } = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = extra.status ?? ERROR_STATUS[code];
     this.bseCode = extra.bseCode;
     this.reason = extra.reason;
+    this.retryAfter = extra.retryAfter;
   }
 }
 

@@ -23,6 +23,8 @@ import { scoreRows } from '../model/score.js';
 import { ApiError } from './errors.js';
 import { LazyDb, cacheStatements } from './data.js';
 import { PredictionsReader, type RunRef } from './predictions.js';
+import { DateContexts, type DateBuildLimits } from './date-contexts.js';
+import type { DateContextResult } from '../features/date-context.js';
 import type {
   BatchItemPredictionT,
   BatchItemResultT,
@@ -47,6 +49,8 @@ export interface ServiceOptions {
   modelRetryMs?: number;
   /** How often the database files are checked for replacement (default 2 s). */
   fileCheckMs?: number;
+  /** Bounds on on-demand date builds (see DateContexts). */
+  dateLimits?: Partial<DateBuildLimits>;
 }
 
 /** Request counters for /health (the Prometheus metrics keep their own). */
@@ -90,6 +94,8 @@ export class PredictionService {
   readonly predictionsDb: LazyDb;
   readonly predictions: PredictionsReader;
   readonly loader: ModelLoader;
+  /** On-demand date contexts, built in a worker thread. */
+  readonly dates: DateContexts;
   readonly traffic: TrafficStats = { requests: 0, totalMs: 0, errors5xx: 0 };
   private readonly log: Logger;
   private readonly startedAt = performance.now();
@@ -104,6 +110,7 @@ export class PredictionService {
     this.market = new LazyDb({ file: marketDbPath(o.dataDir), open: (f) => cacheStatements(openMarketReadonly(f)), log: o.log, what: 'market.db', checkMs: o.fileCheckMs });
     this.predictionsDb = new LazyDb({ file: predictionsDbPath(o.dataDir), open: openPredictions, log: o.log, what: 'predictions.db', checkMs: o.fileCheckMs });
     this.predictions = new PredictionsReader(this.predictionsDb);
+    this.dates = new DateContexts({ marketFile: marketDbPath(o.dataDir), generation: () => this.market.generation, limits: o.dateLimits, log: o.log });
   }
 
   // ---------------------------------------------------------------- sources
@@ -157,8 +164,19 @@ export class PredictionService {
 
   // ---------------------------------------------------------------- on-demand scoring
 
+  /**
+   * The date contexts the requests need (built in the worker when new; the
+   * bounds there answer 400/429/503 for the whole request).
+   */
+  private async contextsFor(reqs: readonly PredictRequestT[], client: string): Promise<Map<IsoDate, DateContextResult>> {
+    const dates = reqs.filter((r) => r.include_shap !== true && isIsoDate(r.prediction_date)).map((r) => r.prediction_date);
+    if (dates.length === 0) return new Map();
+    this.features();
+    return this.dates.ensure(dates, client);
+  }
+
   /** Features for one request, or the error that request answers with. Throws only for whole-request failures (503). */
-  private prepare(req: PredictRequestT): Outcome {
+  private prepare(req: PredictRequestT, contexts: Map<IsoDate, DateContextResult>): Outcome {
     const code = req.bse_code;
     const fail = (error: ApiError): Outcome => ({ ok: false, error });
     if (req.include_shap === true) {
@@ -167,14 +185,11 @@ export class PredictionService {
     const date = req.prediction_date;
     if (!isIsoDate(date)) return fail(new ApiError('INVALID_REQUEST', `prediction_date '${date}' is not a real calendar date in YYYY-MM-DD form`, { bseCode: code }));
     const features = this.features();
-    let found;
-    try {
-      found = features.get(code, date);
-    } catch (e) {
-      // extractionContext: no session at all before the date.
-      if (isStockflowError(e) && e.kind === 'MISSING_INPUT') return fail(new ApiError('FEATURE_EXTRACTION_FAILED', e.message, { bseCode: code, reason: 'NO_PRICE_DATA' }));
-      throw e;
-    }
+    const dc = contexts.get(date);
+    if (!dc) throw new Error(`date context for ${date} was not prepared`);
+    // No session at all before the date.
+    if (!dc.ok) return fail(new ApiError('FEATURE_EXTRACTION_FAILED', dc.message, { bseCode: code, reason: 'NO_PRICE_DATA' }));
+    const found = features.get(code, date, dc.value);
     if (found.stock && req.nse_symbol !== undefined && (found.stock.nse_symbol ?? '').toUpperCase() !== req.nse_symbol.toUpperCase()) {
       const actual = found.stock.nse_symbol === null ? 'has no NSE symbol' : `is ${found.stock.nse_symbol}`;
       return fail(new ApiError('INVALID_REQUEST', `nse_symbol '${req.nse_symbol}' does not match BSE code ${code}, whose NSE symbol ${actual}`, { bseCode: code }));
@@ -222,8 +237,8 @@ export class PredictionService {
   }
 
   /** POST /predict: extract and score one stock now. */
-  async predictOne(req: PredictRequestT): Promise<BatchItemPredictionT> {
-    const prep = this.prepare(req);
+  async predictOne(req: PredictRequestT, client: string): Promise<BatchItemPredictionT> {
+    const prep = this.prepare(req, await this.contextsFor([req], client));
     if (!prep.ok) throw prep.error;
     return this.withModel(async (model) => {
       const probs = await scoreRows(model, prep.value.row.values, 1, 1);
@@ -232,8 +247,9 @@ export class PredictionService {
   }
 
   /** POST /batch_predict: every request prepared, the good ones scored together in one model run. */
-  async predictMany(reqs: readonly PredictRequestT[]): Promise<{ results: BatchItemResultT[]; modelVersion: string | null }> {
-    const outcomes = reqs.map((r) => this.prepare(r));
+  async predictMany(reqs: readonly PredictRequestT[], client: string): Promise<{ results: BatchItemResultT[]; modelVersion: string | null }> {
+    const contexts = await this.contextsFor(reqs, client);
+    const outcomes = reqs.map((r) => this.prepare(r, contexts));
     const good: number[] = [];
     outcomes.forEach((o, i) => o.ok && good.push(i));
     const results: BatchItemResultT[] = outcomes.map((o, index) =>
@@ -327,9 +343,10 @@ export class PredictionService {
   }
 
   /** GET /features/{code}: the stored feature row, or computed now. */
-  featureRow(code: string, date?: IsoDate): FeatureRowResponseT {
+  async featureRow(code: string, date: IsoDate | undefined, client: string): Promise<FeatureRowResponseT> {
     const d = date ?? this.defaultFeatureDate();
-    const prep = this.prepare({ bse_code: code, prediction_date: d });
+    const req = { bse_code: code, prediction_date: d };
+    const prep = this.prepare(req, await this.contextsFor([req], client));
     if (!prep.ok) throw prep.error;
     const r = prep.value.row;
     return {
@@ -443,36 +460,26 @@ export class PredictionService {
   }
 
   /**
-   * Prepares what the first on-demand request of a date would otherwise pay
-   * for (the date's extraction context and sector medians): for the latest
-   * run's date, the morning after the last session, and `extra` dates.
-   * Blocks for up to a second per date on a full market; call before
-   * listening. Never throws.
+   * Prepares (in the worker) what the first on-demand request of a date
+   * would otherwise wait for: the latest run's date, the morning after the
+   * last session, and `extra` dates. Not bound by the per-request and
+   * per-client limits. Never throws.
    */
-  warmUp(extra: readonly IsoDate[] = []): IsoDate[] {
-    const done: IsoDate[] = [];
+  async warmUp(extra: readonly IsoDate[] = []): Promise<IsoDate[]> {
     try {
-      const features = this.features();
-      const code = this.market.run("SELECT bse_code FROM master_stock_list WHERE status = 'ACTIVE' LIMIT 1", (st) => (st.get() as { bse_code: string } | undefined)?.bse_code);
+      this.features();
       const last = this.market.run('SELECT max(trade_date) AS d FROM daily_prices', (st) => (st.get() as { d: string | null }).d);
       const dates = new Set<IsoDate>();
       const run = this.predictions.latestRun();
       if (run) dates.add(run.prediction_date);
       if (last) dates.add(addDays(last, 1));
       for (const d of extra) dates.add(d);
-      if (!code) return done;
-      for (const d of dates) {
-        try {
-          features.get(code, d);
-          done.push(d);
-        } catch (e) {
-          this.log.debug({ date: d, err: (e as Error).message }, 'warm-up skipped a date');
-        }
-      }
+      const built = await this.dates.ensure(dates, 'warm-up', { unlimited: true });
+      return [...built].filter(([, r]) => r.ok).map(([d]) => d);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'warm-up failed');
+      return [];
     }
-    return done;
   }
 
   uptimeSeconds(): number {
@@ -480,6 +487,7 @@ export class PredictionService {
   }
 
   async close(): Promise<void> {
+    await this.dates.close();
     this.market.close();
     this.predictionsDb.close();
     this.online = undefined;

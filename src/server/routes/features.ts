@@ -21,6 +21,6 @@ export function featureRoutes(api: App): void {
         response: { 200: Ref(FeatureRowResponse), ...errors(400, 404, 422, ...COMMON, 503) },
       },
     },
-    async (req) => service.featureRow(req.params.bse_code, req.query.date),
+    async (req) => service.featureRow(req.params.bse_code, req.query.date, req.ip),
   );
 }

@@ -26,7 +26,7 @@ export function predictRoutes(api: App): void {
     },
     async (req) => {
       const t0 = performance.now();
-      const p = await service.predictOne(req.body);
+      const p = await service.predictOne(req.body, req.ip);
       return { ...p, processing_time_ms: ms(t0) };
     },
   );
@@ -44,7 +44,7 @@ export function predictRoutes(api: App): void {
     },
     async (req) => {
       const t0 = performance.now();
-      const { results, modelVersion } = await service.predictMany(req.body.predictions);
+      const { results, modelVersion } = await service.predictMany(req.body.predictions, req.ip);
       const succeeded = results.filter((r) => r.status === 200).length;
       return { count: results.length, succeeded, failed: results.length - succeeded, model_version: modelVersion, results, processing_time_ms: ms(t0) };
     },
