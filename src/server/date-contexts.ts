@@ -162,7 +162,8 @@ export class DateContexts {
       rate.take();
       for (const d of fresh) waiting.push([d, this.start(d, generation)]);
     }
-    for (const [d, p] of waiting) out.set(d, await p);
+    const results = await Promise.all(waiting.map(([, p]) => p));
+    waiting.forEach(([d], i) => out.set(d, results[i]));
     return out;
   }
 

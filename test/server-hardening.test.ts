@@ -1,0 +1,214 @@
+/**
+ * The API under hostile traffic (issue 18): on-demand date builds never stall
+ * the event loop (they run in a worker thread, cached and coalesced, bounded
+ * per request, per client and by the queue), numeric query parameters are
+ * bounded, and every answer (Node's own included) uses the JSON error body.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { buildApp, type App, type AppDeps } from '../src/server/app.js';
+import { handleShutdownSignals, listen } from '../src/server/lifecycle.js';
+import { generateMarket } from '../src/demo/generate.js';
+import { openMarketReadonly } from '../src/market/db.js';
+import { TradingCalendar } from '../src/market/calendar.js';
+import { treeModel, writeAliasesFile, writeModel } from './helpers/onnx-fixture.js';
+import { MODEL_A, MODEL_NAME, MORNING_DATE, buildFixture, type Fixture } from './helpers/server-fixture.js';
+
+const V = '/api/v1';
+const silent = (): pino.Logger => pino({ level: 'silent' });
+
+let fx: Fixture;
+/** A market of 2,000 stocks: one date's context takes tens of milliseconds to build. */
+let big: { root: string; dataDir: string; modelsDir: string; codes: string[]; sessions: string[] };
+const apps: App[] = [];
+
+async function makeApp(over: Partial<AppDeps> = {}, where: { dataDir: string; modelsDir: string } = fx): Promise<App> {
+  const a = await buildApp({
+    dataDir: where.dataDir,
+    modelsDir: where.modelsDir,
+    server: { rateLimitRps: 0 },
+    logger: silent(),
+    defaultMetrics: false,
+    fileCheckMs: 0,
+    ...over,
+  });
+  apps.push(a);
+  return a;
+}
+
+function json<T = Record<string, unknown>>(r: { body: string }): T {
+  return JSON.parse(r.body) as T;
+}
+
+/** The common error body (as test/server.test.ts checks it). */
+function expectErrorBody(r: { statusCode: number; body: string; headers: Record<string, unknown> }, status: number, code: string): Record<string, unknown> {
+  expect(r.statusCode).toBe(status);
+  const b = json(r);
+  expect(b.error).toBe(code);
+  expect(String(b.message).length).toBeGreaterThan(0);
+  expect(b.request_id).toBe(r.headers['x-request-id']);
+  expect(Object.keys(b).every((k) => ['error', 'message', 'bse_code', 'reason', 'timestamp', 'request_id'].includes(k))).toBe(true);
+  return b;
+}
+
+/** A counter's value in the Prometheus text. */
+async function metric(a: App, series: string): Promise<number> {
+  const t = (await a.inject({ method: 'GET', url: `${V}/metrics` })).body;
+  const line = t.split('\n').find((l) => l.startsWith(`${series} `));
+  if (!line) throw new Error(`no series ${series}`);
+  return Number(line.split(' ')[1]);
+}
+
+/** `n` trading sessions of the fixture market before its last (each a distinct prediction date). */
+function sessionsOf(dataDir: string, n: number): string[] {
+  const db = openMarketReadonly(dataDir);
+  try {
+    const last = (db.prepare('SELECT max(trade_date) AS d FROM daily_prices').get() as { d: string }).d;
+    return TradingCalendar.fromDb(db).lastSessions(last, n + 1).slice(0, n);
+  } finally {
+    db.close();
+  }
+}
+
+const item = (code: string, date: string): { bse_code: string; prediction_date: string } => ({ bse_code: code, prediction_date: date });
+
+beforeAll(async () => {
+  fx = await buildFixture();
+  const root = mkdtempSync(path.join(tmpdir(), 'sf-hardening-'));
+  const dataDir = path.join(root, 'data');
+  const modelsDir = path.join(root, 'models');
+  mkdirSync(dataDir, { recursive: true });
+  await generateMarket({ file: path.join(dataDir, 'market.db'), stocks: 2000, days: 120, seed: 5 });
+  writeModel(modelsDir, MODEL_NAME, '1.0.0', treeModel(MODEL_A));
+  writeAliasesFile(modelsDir, { champion: `${MODEL_NAME}/1.0.0` });
+  const db = openMarketReadonly(dataDir);
+  const codes = (db.prepare("SELECT bse_code FROM master_stock_list WHERE status = 'ACTIVE' ORDER BY bse_code").all() as { bse_code: string }[]).map((r) => r.bse_code);
+  db.close();
+  big = { root, dataDir, modelsDir, codes, sessions: sessionsOf(dataDir, 80) };
+});
+
+afterAll(async () => {
+  for (const a of apps) await a.close().catch(() => undefined);
+  fx?.cleanup();
+  if (big) rmSync(big.root, { recursive: true, force: true });
+});
+
+describe('on-demand dates never stall the API (issue 18 High#2)', () => {
+  it('/health stays responsive while a batch_predict naming 60 new dates is being prepared', async () => {
+    const a = await makeApp({ dateLimits: { maxNewDatesPerRequest: 100, queueSize: 100, newDatesPerMinute: 0 } }, big);
+    const base = await listen(a, '127.0.0.1', 0);
+    const dates = big.sessions.slice(0, 60);
+    const body = { predictions: dates.map((d, i) => item(big.codes[i], d)) };
+    let done = false;
+    const t0 = performance.now();
+    const heavy = fetch(`${base}${V}/batch_predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
+      done = true;
+      return { status: r.status, body: (await r.json()) as { count: number; results: { status: number }[] } };
+    });
+    const latencies: number[] = [];
+    await new Promise((r) => setTimeout(r, 20));
+    while (!done) {
+      const s = performance.now();
+      const r = await fetch(`${base}${V}/health`);
+      await r.arrayBuffer();
+      // Only samples taken while the heavy request was still running count.
+      if (!done) latencies.push(performance.now() - s);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const heavyMs = performance.now() - t0;
+    const h = await heavy;
+    expect(h.status).toBe(200);
+    expect(h.body.count).toBe(60);
+    // It really was heavy (60 builds on 2,000 stocks), and /health was sampled throughout.
+    expect(heavyMs).toBeGreaterThan(300);
+    expect(latencies.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...latencies)).toBeLessThan(250);
+    expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(60);
+  });
+
+  it('two concurrent requests for the same new date share one build (coalesced); the date is then cached', async () => {
+    const a = await makeApp();
+    const code = fx.stocks[0].bse_code;
+    const [r1, r2] = await Promise.all([
+      a.inject({ method: 'POST', url: `${V}/predict`, payload: item(code, MORNING_DATE) }),
+      a.inject({ method: 'POST', url: `${V}/predict`, payload: item(fx.stocks[1].bse_code, MORNING_DATE) }),
+    ]);
+    expect([r1.statusCode, r2.statusCode]).toEqual([200, 200]);
+    expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(1);
+    expect(await metric(a, 'stockflow_date_context_coalesced_total')).toBe(1);
+    const r3 = await a.inject({ method: 'GET', url: `${V}/features/${code}?date=${MORNING_DATE}` });
+    expect(r3.statusCode).toBe(200);
+    expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(1);
+    expect(await metric(a, 'stockflow_date_context_cache_hits_total')).toBe(1);
+  });
+
+  it('400 when one request names more new dates than allowed; prepared dates do not count', async () => {
+    const a = await makeApp({ dateLimits: { maxNewDatesPerRequest: 2 } });
+    const dates = sessionsOf(fx.dataDir, 3);
+    const code = fx.stocks[0].bse_code;
+    const r = await a.inject({ method: 'POST', url: `${V}/batch_predict`, payload: { predictions: dates.map((d) => item(code, d)) } });
+    const b = expectErrorBody(r, 400, 'INVALID_REQUEST');
+    expect(b.message).toMatch(/3 prediction dates .*at most 2 per request/);
+    expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(0);
+    // Two now, one later: then all three together are fine (none is new).
+    expect((await a.inject({ method: 'POST', url: `${V}/batch_predict`, payload: { predictions: dates.slice(0, 2).map((d) => item(code, d)) } })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'POST', url: `${V}/predict`, payload: item(code, dates[2]) })).statusCode).toBe(200);
+    const all = await a.inject({ method: 'POST', url: `${V}/batch_predict`, payload: { predictions: dates.map((d) => item(code, d)) } });
+    expect(all.statusCode).toBe(200);
+    expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(3);
+  });
+
+  it('429 with Retry-After past the per-client new-date budget; prepared dates still answer', async () => {
+    const a = await makeApp({ dateLimits: { newDatesPerMinute: 2 } });
+    const dates = sessionsOf(fx.dataDir, 3);
+    const code = fx.stocks[0].bse_code;
+    expect((await a.inject({ method: 'POST', url: `${V}/batch_predict`, payload: { predictions: dates.slice(0, 2).map((d) => item(code, d)) } })).statusCode).toBe(200);
+    const r = await a.inject({ method: 'POST', url: `${V}/predict`, payload: item(code, dates[2]) });
+    const b = expectErrorBody(r, 429, 'RATE_LIMITED');
+    expect(b.message).toMatch(/at most 2 per minute/);
+    // One token comes back every 30 s.
+    expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(r.headers['retry-after'])).toBeLessThanOrEqual(30);
+    expect((await a.inject({ method: 'POST', url: `${V}/predict`, payload: item(code, dates[0]) })).statusCode).toBe(200);
+  });
+
+  it('503 with Retry-After when the build queue is full', async () => {
+    const a = await makeApp({ dateLimits: { queueSize: 1 } });
+    const dates = sessionsOf(fx.dataDir, 2);
+    const code = fx.stocks[0].bse_code;
+    const [r1, r2] = await Promise.all([
+      a.inject({ method: 'POST', url: `${V}/predict`, payload: item(code, dates[0]) }),
+      a.inject({ method: 'POST', url: `${V}/predict`, payload: item(code, dates[1]) }),
+    ]);
+    expect(r1.statusCode).toBe(200);
+    const b = expectErrorBody(r2, 503, 'SERVICE_UNAVAILABLE');
+    expect(b.message).toMatch(/at most 1 at once/);
+    expect(Number(r2.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(1);
+  });
+
+  it('SIGTERM does not wait for long date builds: the worker is stopped and the request answers 503', async () => {
+    const a = await makeApp({ dateLimits: { maxNewDatesPerRequest: 100, queueSize: 100, newDatesPerMinute: 0 }, shutdownBuildGraceMs: 50 }, big);
+    const base = await listen(a, '127.0.0.1', 0);
+    // Dates the first test did not prepare (this app has its own cache anyway).
+    const dates = big.sessions.slice(0, 80);
+    const body = { predictions: dates.map((d, i) => item(big.codes[i], d)) };
+    const heavy = fetch(`${base}${V}/batch_predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown>,
+    }));
+    // Wait until the builds are under way.
+    for (let i = 0; i < 200 && (await metric(a, 'stockflow_date_context_builds_total')) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const signals = new EventEmitter();
+    const exited = new Promise<number>((resolve) => handleShutdownSignals(a, { signals: signals as unknown as NodeJS.Process, exit: resolve }));
+    signals.emit('SIGTERM', 'SIGTERM');
+    const h = await heavy;
+    expect(h.status).toBe(503);
+    expect(h.body.error).toBe('SERVICE_UNAVAILABLE');
+    expect(await exited).toBe(0);
+  });
+});
