@@ -42,6 +42,9 @@ Examples:
     .action(
       action(async (f: ServeFlags) => {
         const cfg = loadConfig(f);
+        if (cfg.server.port > 65535) {
+          throw new StockflowError('BAD_ARGS', `${f.port !== undefined ? '--port' : 'PORT'} must be a whole number from 0 to 65535, got '${f.port ?? cfg.server.port}'`);
+        }
         const log = logger();
         const app = await buildApp({
           dataDir: cfg.dataDir,

@@ -12,10 +12,11 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { ModelLoader } from '../model/loader.js';
-import { ApiError, errorBody, toApiError } from './errors.js';
+import { ApiError, clientErrorHandler, errorBody, toApiError } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { PredictionService } from './service.js';
@@ -32,6 +33,9 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
 /** On shutdown, how long date builds may still run before their worker is stopped. */
 export const DEFAULT_SHUTDOWN_BUILD_GRACE_MS = 1_000;
+
+/** How often Node checks connections for the headers and request timeouts (its default, 30 s, made a 10 s timeout 25–40 s). */
+export const CONNECTIONS_CHECK_MS = 1_000;
 
 /** onnxruntime options for the server's sessions. */
 export const SERVER_SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' } as const;
@@ -78,6 +82,26 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Validators: query strings, path parameters and headers are text, so their
+ * numbers and booleans are coerced from strings; JSON bodies are typed, so
+ * nothing is coerced there (`"bse_code": 500325` and `"include_features":
+ * "true"` are refused with 400).
+ */
+function buildValidators(): NonNullable<NonNullable<Parameters<typeof Fastify>[0]>['schemaController']> {
+  const pool = AjvCompiler();
+  return {
+    compilersFactory: {
+      buildValidator: (externalSchemas: unknown, options: { customOptions: Record<string, unknown>; plugins?: unknown[] }) => {
+        const o = { ...options, plugins: options.plugins ?? [] };
+        const coercing = pool(externalSchemas as Parameters<typeof pool>[0], o as Parameters<typeof pool>[1]);
+        const strict = pool(externalSchemas as Parameters<typeof pool>[0], { ...o, customOptions: { ...options.customOptions, coerceTypes: false } } as Parameters<typeof pool>[1]);
+        return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as Parameters<typeof strict>[0]);
+      },
+    },
+  } as NonNullable<NonNullable<Parameters<typeof Fastify>[0]>['schemaController']>;
+}
+
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** An incoming X-Request-Id when it is sane (1–128 of [A-Za-z0-9._:@-]), else a new UUID. */
@@ -97,14 +121,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestIdHeader: false,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestTimeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(deps.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      requestTimeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS, deps.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS),
+    },
+    // Node's own 400/408/431 in the common error body.
+    clientErrorHandler,
     keepAliveTimeout: deps.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: deps.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
     // Requests that arrive while closing get a 503 in the common error body (the onRequest hook below).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: buildValidators(),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
-  app.server.headersTimeout = deps.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   // JSON only: any other body type answers 415 (fastify would otherwise parse text/plain).
   app.removeContentTypeParser('text/plain');
 
@@ -185,6 +216,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // ---- plugins
   if (cfg.corsOrigins.length > 0) {
+    // A preflight without its headers answers 400 in the common body (@fastify/cors would answer in plain text).
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (req.method === 'OPTIONS' && (!req.headers.origin || !req.headers['access-control-request-method'])) {
+        return done(new ApiError('INVALID_REQUEST', 'an OPTIONS (CORS preflight) request needs the Origin and Access-Control-Request-Method headers'));
+      }
+      done();
+    });
     await app.register(cors, {
       origin: cfg.corsOrigins.includes('*') ? '*' : cfg.corsOrigins,
       methods: ['GET', 'POST', 'OPTIONS'],

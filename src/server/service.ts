@@ -4,7 +4,12 @@
  * feature code and model, health, and the model registry. Handlers turn its
  * ApiErrors into the common error body.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { marketDbPath, predictionsDbPath } from '../config.js';
 import { isStockflowError } from '../errors.js';
@@ -19,8 +24,9 @@ import { confidenceOf, labelOf } from '../model/confidence.js';
 import { roundProbability } from '../output/csv.js';
 import type { LoadedModel, ModelLoader } from '../model/loader.js';
 import { listModels, readAliases } from '../model/registry.js';
+import { MODEL_FILE } from '../model/metadata.js';
 import { scoreRows } from '../model/score.js';
-import { ApiError } from './errors.js';
+import { ApiError, hidePaths } from './errors.js';
 import { LazyDb, cacheStatements } from './data.js';
 import { PredictionsReader, type RunRef } from './predictions.js';
 import { DateContexts, type DateBuildLimits } from './date-contexts.js';
@@ -38,6 +44,7 @@ import type {
   ReloadResponseT,
   StoredPredictionT,
 } from './schemas.js';
+import { MAX_OFFSET, MAX_PAGE } from './schemas.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -68,6 +75,13 @@ export function f32(v: number): number {
     if (Math.fround(s) === v) return s;
   }
   return v;
+}
+
+/** A numeric query parameter must be a whole number within bounds: else 400, never a database error. */
+function checkInt(name: string, v: unknown, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new ApiError('INVALID_REQUEST', `query field '${name}' must be a whole number from ${min} to ${max}`);
+  }
 }
 
 export function featureMap(values: Float32Array, offset = 0): FeatureValuesT {
@@ -317,6 +331,10 @@ export class PredictionService {
 
   /** GET /predictions: one page of a date's ranking. */
   list(q: PredictionListQueryT): PredictionListT {
+    // The schema bounds these; this also catches what its coercion lets through ('1e400' as Infinity).
+    checkInt('limit', q.limit, 1, MAX_PAGE);
+    checkInt('offset', q.offset, 0, MAX_OFFSET);
+    if (q.label !== undefined) checkInt('label', q.label, 0, 1);
     const run = this.runFor(q.date);
     const { total, items } = this.predictions.list(run, { confidence: q.confidence, label: q.label, limit: q.limit, offset: q.offset });
     return {
@@ -394,9 +412,9 @@ export class PredictionService {
         model_name: m?.meta.name ?? null,
         model_version: m?.meta.version ?? null,
         model_type: m?.meta.model_type ?? null,
-        model_error: modelError,
+        model_error: modelError === null ? null : hidePaths(modelError),
         market_db: marketOk,
-        market_error: marketOk ? null : (this.market.error ?? 'market.db is not readable'),
+        market_error: marketOk ? null : hidePaths(this.market.error ?? 'market.db is not readable'),
         predictions_db: predictionsOk,
         uptime_seconds: Math.round((performance.now() - this.startedAt) / 10) / 100,
         requests_processed: t.requests,
@@ -415,7 +433,13 @@ export class PredictionService {
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'aliases.json unreadable');
     }
-    const entries = await listModels(modelsDir, aliases);
+    const entries = await Promise.all(
+      (await listModels(modelsDir, aliases)).map(async (e) => {
+        if (e.problem !== undefined || !e.meta) return e;
+        const problem = await this.checksumProblem(path.join(e.dir, MODEL_FILE), e.meta.sha256);
+        return problem ? { ...e, problem } : e;
+      }),
+    );
     const stats = this.loader.stats();
     const open = new Set(stats.cachedRefs);
     return {
@@ -434,11 +458,33 @@ export class PredictionService {
         metrics: (e.meta?.metrics as Record<string, unknown> | undefined) ?? null,
         aliases: [...e.aliases],
         usable: e.problem === undefined,
-        problem: e.problem ?? null,
+        problem: e.problem === undefined ? null : hidePaths(e.problem),
         serving: e.ref === stats.current,
         loaded: open.has(e.ref) || e.ref === stats.current,
       })),
     };
+  }
+
+  /** model.onnx digests by path, size and mtime (so /models hashes each file once, off the event loop's critical path: streamed). */
+  private readonly digests = new Map<string, { key: string; sha256: string }>();
+
+  /** Why a model file does not match the sha256 its model.json records (undefined when it does). */
+  private async checksumProblem(file: string, expected: string): Promise<string | undefined> {
+    try {
+      const s = await stat(file);
+      const key = `${s.size}:${s.mtimeMs}:${s.ino}`;
+      let d = this.digests.get(file);
+      if (!d || d.key !== key) {
+        const h = createHash('sha256');
+        await pipeline(createReadStream(file), h);
+        d = { key, sha256: h.digest('hex') };
+        this.digests.set(file, d);
+      }
+      if (d.sha256 === expected) return undefined;
+      return `sha256 mismatch: model.onnx is ${d.sha256.slice(0, 12)}…, model.json records ${expected.slice(0, 12)}… (file changed or damaged)`;
+    } catch (e) {
+      return `cannot read model.onnx: ${(e as Error).message}`;
+    }
   }
 
   /** POST /models/reload: choose again and swap the new session in; the old one keeps serving until then (and on failure). */

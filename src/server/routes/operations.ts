@@ -53,7 +53,7 @@ export function operationRoutes(api: App): void {
     {
       schema: {
         tags: ['operations'],
-        summary: 'Registered models (metadata only; nothing is loaded)',
+        summary: 'Registered models (metadata, and each file checked against its sha256; nothing is loaded)',
         response: { 200: Ref(ModelListResponse), ...errors(...COMMON) },
       },
     },
