@@ -4,8 +4,10 @@
  * per request, per client and by the queue), numeric query parameters are
  * bounded, and every answer (Node's own included) uses the JSON error body.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import pino from 'pino';
 import { buildApp, type App, type AppDeps } from '../src/server/app.js';
 import { handleShutdownSignals, listen } from '../src/server/lifecycle.js';
 import { generateMarket } from '../src/demo/generate.js';
+import { PACKAGE_ROOT } from '../src/config.js';
 import { openMarketReadonly } from '../src/market/db.js';
 import { TradingCalendar } from '../src/market/calendar.js';
 import { treeModel, writeAliasesFile, writeModel } from './helpers/onnx-fixture.js';
@@ -210,5 +213,157 @@ describe('on-demand dates never stall the API (issue 18 High#2)', () => {
     expect(h.status).toBe(503);
     expect(h.body.error).toBe('SERVICE_UNAVAILABLE');
     expect(await exited).toBe(0);
+  });
+});
+
+describe('numeric query parameters are bounded (issue 18 Medium#7, API side)', () => {
+  it('offset, limit and label past their bounds (1e400, 2^64, huge) answer 400 in the error body, never 500', async () => {
+    const a = await makeApp();
+    for (const q of ['offset=1e400', 'offset=99999999999999999999', 'offset=1000001', 'limit=1e400', 'limit=99999999999999999999', 'label=1e400', 'offset=-1e400']) {
+      const r = await a.inject({ method: 'GET', url: `${V}/predictions?${q}` });
+      const b = expectErrorBody(r, 400, 'INVALID_REQUEST');
+      expect(String(b.message)).toMatch(new RegExp(q.split('=')[0]));
+    }
+    // The bounds themselves are accepted.
+    expect((await a.inject({ method: 'GET', url: `${V}/predictions?offset=1000000&limit=1000` })).statusCode).toBe(200);
+    // Nothing counted as a server error.
+    const h = json<{ error_rate: number }>(await a.inject({ method: 'GET', url: `${V}/health` }));
+    expect(h.error_rate).toBe(0);
+  });
+});
+
+describe('JSON bodies are typed, not coerced', () => {
+  it('bse_code as a JSON number and include_features as the string "true" answer 400, in /predict and /batch_predict', async () => {
+    const a = await makeApp();
+    const code = fx.stocks[0].bse_code;
+    const cases = [
+      { bse_code: Number(code), prediction_date: MORNING_DATE },
+      { bse_code: code, prediction_date: MORNING_DATE, include_features: 'true' },
+      { bse_code: code, prediction_date: MORNING_DATE, include_shap: 'false' },
+    ];
+    for (const c of cases) {
+      const b = expectErrorBody(await a.inject({ method: 'POST', url: `${V}/predict`, payload: c }), 400, 'INVALID_REQUEST');
+      expect(String(b.message)).toMatch(/must be (string|boolean)/);
+      expectErrorBody(await a.inject({ method: 'POST', url: `${V}/batch_predict`, payload: { predictions: [c] } }), 400, 'INVALID_REQUEST');
+    }
+    // The typed forms still work, and query strings are still coerced.
+    expect((await a.inject({ method: 'POST', url: `${V}/predict`, payload: { bse_code: code, prediction_date: MORNING_DATE, include_features: true } })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'GET', url: `${V}/predictions?limit=2&label=1` })).statusCode).toBe(200);
+  });
+});
+
+/** Sends raw bytes on a new connection; resolves with everything received until the server closes it. */
+function raw(port: number, data: string): Promise<{ text: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(data));
+    let text = '';
+    sock.on('data', (d) => (text += d.toString()));
+    sock.on('error', reject);
+    sock.on('close', () => resolve({ text, ms: performance.now() - t0 }));
+  });
+}
+
+function rawJson(text: string): Record<string, unknown> {
+  return JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+}
+
+describe("Node's own answers and preflights use the error body", () => {
+  it('a malformed request line answers 400, oversized headers 431, in the JSON error body', async () => {
+    const a = await makeApp();
+    const port = Number(new URL(await listen(a, '127.0.0.1', 0)).port);
+    const bad = await raw(port, 'NOT A REQUEST\r\n\r\n');
+    expect(bad.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bad.text).toMatch(/content-type: application\/json/i);
+    expect(rawJson(bad.text)).toMatchObject({ error: 'INVALID_REQUEST' });
+    expect(String(rawJson(bad.text).request_id)).toMatch(/^[0-9a-f-]{36}$/);
+    const big = await raw(port, `GET ${V}/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big.text).toMatch(/^HTTP\/1\.1 431 /);
+    expect(rawJson(big.text)).toMatchObject({ error: 'HEADERS_TOO_LARGE' });
+  });
+
+  it('headers that never finish answer 408 in the error body once the headers timeout passes (not 30 s later)', async () => {
+    // The default is 10 s (as documented), checked every second.
+    const d = await makeApp();
+    expect(d.server.headersTimeout).toBe(10_000);
+    const a = await makeApp({ headersTimeoutMs: 1000 });
+    const port = Number(new URL(await listen(a, '127.0.0.1', 0)).port);
+    const r = await raw(port, `GET ${V}/health HTTP/1.1\r\nHost: x\r\n`);
+    expect(r.text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(rawJson(r.text)).toMatchObject({ error: 'REQUEST_TIMEOUT' });
+    // Node checks timeouts every 30 s by default: the answer would come 1–30 s late.
+    expect(r.ms).toBeGreaterThanOrEqual(900);
+    expect(r.ms).toBeLessThan(5000);
+  });
+
+  it('OPTIONS without Origin (CORS on) answers 400 in the error body; a real preflight still works', async () => {
+    const a = await makeApp({ server: { rateLimitRps: 0, corsOrigins: ['https://ok.example'] } });
+    const r = await a.inject({ method: 'OPTIONS', url: `${V}/predictions` });
+    expectErrorBody(r, 400, 'INVALID_REQUEST');
+    const p = await a.inject({ method: 'OPTIONS', url: `${V}/predictions`, headers: { origin: 'https://ok.example', 'access-control-request-method': 'GET' } });
+    expect(p.statusCode).toBe(204);
+    expect(p.headers['access-control-allow-origin']).toBe('https://ok.example');
+    // Without CORS, OPTIONS is an unknown route: 404 in the same body.
+    expectErrorBody(await (await makeApp()).inject({ method: 'OPTIONS', url: `${V}/predictions` }), 404, 'NOT_FOUND');
+  });
+});
+
+describe('what anonymous clients see', () => {
+  it('503 bodies and /health never show server file paths', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'sf-paths-'));
+    try {
+      const dataDir = path.join(root, 'secret-data');
+      const modelsDir = path.join(root, 'secret-models');
+      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(modelsDir, { recursive: true });
+      const a = await makeApp({}, { dataDir, modelsDir });
+      const p = await a.inject({ method: 'POST', url: `${V}/predict`, payload: item(fx.stocks[0].bse_code, MORNING_DATE) });
+      expect(p.statusCode).toBe(503);
+      const h = await a.inject({ method: 'GET', url: `${V}/health` });
+      expect(h.statusCode).toBe(503);
+      for (const body of [p.body, h.body]) {
+        expect(body).not.toContain(root);
+        expect(body).not.toContain(tmpdir());
+        // At most a file or directory name, never a path to it.
+        expect(body).not.toMatch(/[\\/][^\s"]*secret-/);
+      }
+      // The reasons are still there, by file name.
+      expect(String(json(h).market_error)).toContain('market.db');
+      expect(String(json(h).model_error)).toContain('no usable model');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('/models shows usable: false for a model whose file fails its checksum', async () => {
+    const modelsDir = mkdtempSync(path.join(tmpdir(), 'sf-models-'));
+    try {
+      cpSync(fx.modelsDir, modelsDir, { recursive: true });
+      const file = path.join(modelsDir, MODEL_NAME, '1.1.0', 'model.onnx');
+      const bytes = readFileSync(file);
+      bytes[bytes.length - 1] ^= 0xff;
+      writeFileSync(file, bytes);
+      const a = await makeApp({}, { dataDir: fx.dataDir, modelsDir });
+      const r = json<{ models: { version: string; usable: boolean; problem: string | null }[] }>(await a.inject({ method: 'GET', url: `${V}/models` }));
+      const byVersion = new Map(r.models.map((m) => [m.version, m]));
+      expect(byVersion.get('1.0.0')).toMatchObject({ usable: true, problem: null });
+      expect(byVersion.get('1.1.0')?.usable).toBe(false);
+      expect(byVersion.get('1.1.0')?.problem).toMatch(/sha256 mismatch/);
+      expect(byVersion.get('1.1.0')?.problem).not.toContain(modelsDir);
+    } finally {
+      rmSync(modelsDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stockflow serve', () => {
+  it('--port 99999 exits 2 with one line', () => {
+    const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'stockflow'), 'serve', '--port', '99999', '--data-dir', fx.dataDir, '--models-dir', fx.modelsDir], {
+      encoding: 'utf8',
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(["stockflow: --port must be a whole number from 0 to 65535, got '99999'"]);
   });
 });
