@@ -5,8 +5,8 @@
  * for `app.inject` (tests) or `app.listen` (the CLI).
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { LogController } from 'fastify';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -21,7 +21,10 @@ import { ApiMetrics } from './metrics.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { PredictionService } from './service.js';
 import type { DateBuildLimits } from './date-contexts.js';
-import { registerRoutes } from './routes/index.js';
+import { apiRoutes } from './routes/index.js';
+import { contextPlugin, type App } from './context.js';
+
+export type { App, AppContext } from './context.js';
 
 export const API_PREFIX = '/api/v1';
 export const API_VERSION = '1.0.0';
@@ -40,7 +43,6 @@ export const CONNECTIONS_CHECK_MS = 1_000;
 /** onnxruntime options for the server's sessions. */
 export const SERVER_SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' } as const;
 
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse<IncomingMessage>, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface AppDeps {
   dataDir: string;
@@ -69,18 +71,6 @@ export interface AppDeps {
   defaultMetrics?: boolean;
 }
 
-/** Services hung on the app for the routes and the CLI. */
-export interface AppContext {
-  service: PredictionService;
-  metrics: ApiMetrics;
-  adminToken?: string;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    ctx: AppContext;
-  }
-}
 
 /**
  * Validators: query strings, path parameters and headers are text, so their
@@ -160,13 +150,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const metrics = new ApiMetrics(
     {
       loader: () => loader.stats(),
-      features: () => service.featureStats(),
+      features: () => service.scoring.featureStats(),
       lastRun: () => (service.predictions.usable() ? service.predictions.lastRun() : null),
       dates: () => ({ ...service.dates.stats, queued: service.dates.queued }),
     },
     { defaultMetrics: deps.defaultMetrics },
   );
-  app.decorate('ctx', { service, metrics, adminToken: deps.server?.adminToken });
+  await app.register(contextPlugin, { service, metrics, adminToken: deps.server?.adminToken });
 
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
 
@@ -195,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const status = reply.statusCode;
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observe(route, req.method, status, ms / 1000);
-    const t = service.traffic;
+    const t = service.health.traffic;
     t.requests++;
     t.totalMs += ms;
     if (status >= 500) t.errors5xx++;
@@ -270,7 +260,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(req, e)));
   });
 
-  await app.register(async (api) => registerRoutes(api as App), { prefix: API_PREFIX });
+  await app.register(apiRoutes, { prefix: API_PREFIX });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   app.get(`${API_PREFIX}/docs`, { schema: { hide: true } }, async (_req, reply) => reply.redirect('/docs', 302));

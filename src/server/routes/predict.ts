@@ -3,14 +3,15 @@
  * code and the server's current model.
  */
 import { performance } from 'node:perf_hooks';
-import type { App } from '../app.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '../context.js';
 import { BatchPredictRequest, BatchPredictResponse, MAX_BATCH, PredictRequest, PredictResponse, Ref } from '../schemas.js';
 import { COMMON, errors } from './common.js';
 
 const ms = (t0: number): number => Math.round((performance.now() - t0) * 1000) / 1000;
 
-export function predictRoutes(api: App): void {
-  const { service } = api.ctx;
+export const predictRoutes: FastifyPluginAsyncTypebox = async (api) => {
+  const { scoring } = api.ctx.service;
 
   api.post(
     '/predict',
@@ -26,7 +27,7 @@ export function predictRoutes(api: App): void {
     },
     async (req) => {
       const t0 = performance.now();
-      const p = await service.predictOne(req.body, req.ip);
+      const p = await scoring.predictOne(req.body, req.ip);
       return { ...p, processing_time_ms: ms(t0) };
     },
   );
@@ -44,9 +45,9 @@ export function predictRoutes(api: App): void {
     },
     async (req) => {
       const t0 = performance.now();
-      const { results, modelVersion } = await service.predictMany(req.body.predictions, req.ip);
+      const { results, modelVersion } = await scoring.predictMany(req.body.predictions, req.ip);
       const succeeded = results.filter((r) => r.status === 200).length;
       return { count: results.length, succeeded, failed: results.length - succeeded, model_version: modelVersion, results, processing_time_ms: ms(t0) };
     },
   );
-}
+};
