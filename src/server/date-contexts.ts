@@ -62,7 +62,8 @@ export class DateContexts {
   readonly limits: DateBuildLimits;
   readonly stats: DateContextStats = { builds: 0, coalesced: 0, hits: 0, rejectedTooMany: 0, rejectedRate: 0, rejectedQueueFull: 0 };
   private readonly cache: LRUCache<IsoDate, DateContextResult>;
-  private readonly inflight = new Map<IsoDate, Promise<DateContextResult>>();
+  /** Builds running or waiting, by `${generation}|${date}` (a build over a replaced market.db is not joined). */
+  private readonly inflight = new Map<string, Promise<DateContextResult>>();
   private readonly buckets = new LRUCache<string, Bucket>({ max: 10_000 });
   private pool: Piscina | undefined;
   private cacheGeneration = -1;
@@ -128,7 +129,7 @@ export class DateContexts {
         out.set(d, c);
         continue;
       }
-      const running = this.inflight.get(d);
+      const running = this.inflight.get(`${generation}|${d}`);
       if (running) {
         this.stats.coalesced++;
         waiting.push([d, running]);
@@ -180,6 +181,7 @@ export class DateContexts {
     this.stats.builds++;
     const t0 = Date.now();
     const task: DateContextTask = { marketFile: this.o.marketFile, generation, date };
+    const key = `${generation}|${date}`;
     const p = (this.workers().run(task) as Promise<DateContextResult>)
       .then(
         (r) => {
@@ -194,9 +196,9 @@ export class DateContexts {
         },
       )
       .finally(() => {
-        if (this.inflight.get(date) === p) this.inflight.delete(date);
+        if (this.inflight.get(key) === p) this.inflight.delete(key);
       });
-    this.inflight.set(date, p);
+    this.inflight.set(key, p);
     return p;
   }
 

@@ -4,6 +4,7 @@
  * date contexts built in a worker thread, see DateContexts) and the
  * server's current model.
  */
+import { performance } from 'node:perf_hooks';
 import { FEATURE_NAMES, N_FEATURES } from '../../features/definition.js';
 import type { DateContextResult } from '../../features/date-context.js';
 import { OnlineFeatures, type FeatureRow } from '../../features/online.js';
@@ -41,6 +42,9 @@ interface Prepared {
 }
 
 type Outcome = { ok: true; value: Prepared } | { ok: false; error: ApiError };
+
+/** How long the batch extraction runs before letting other requests in. */
+const YIELD_EVERY_MS = 10;
 
 export interface ScoringOptions {
   dataDir: string;
@@ -173,7 +177,16 @@ export class OnDemandScoring {
   /** POST /batch_predict: every request prepared, the good ones scored together in one model run. */
   async predictMany(reqs: readonly PredictRequestT[], client: string): Promise<{ results: BatchItemResultT[]; modelVersion: string | null }> {
     const contexts = await this.contextsFor(reqs, client);
-    const outcomes = reqs.map((r) => this.prepare(r, contexts));
+    // One stock's extraction takes about a millisecond; a batch of 100 yields to the event loop every few, so other requests are not held up behind it.
+    const outcomes: Outcome[] = [];
+    let t0 = performance.now();
+    for (const r of reqs) {
+      outcomes.push(this.prepare(r, contexts));
+      if (performance.now() - t0 > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        t0 = performance.now();
+      }
+    }
     const good: number[] = [];
     outcomes.forEach((o, i) => o.ok && good.push(i));
     const results: BatchItemResultT[] = outcomes.map((o, index) =>
