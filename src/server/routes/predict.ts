@@ -38,7 +38,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox = async (api) => {
       schema: {
         tags: ['predictions'],
         summary: `Score up to ${MAX_BATCH} requests together`,
-        description: `Each request is checked and its features extracted as in /predict; those that succeed are scored together in one model run. The response is 200 whenever the batch itself is valid: each item in \`results\` carries the status it would have had alone, and either \`prediction\` or \`error\`. A malformed item, or more than ${MAX_BATCH} items, fails the whole batch with 400.`,
+        description: `Each request is checked and its features extracted as in /predict; those that succeed are scored together in one model run. The response is 200 whenever the batch itself is valid: each item in \`results\` carries the status it would have had alone, and either \`prediction\` or \`error\`. A malformed item, or more than ${MAX_BATCH} items, fails the whole batch with 400. Prediction dates the server has not prepared yet are bounded (docs/api.md, "On-demand dates: bounds"): too many in one batch answers 400, too many per client per minute 429, a full build queue 503, the last two with Retry-After.`,
         body: Ref(BatchPredictRequest),
         response: { 200: Ref(BatchPredictResponse), ...errors(400, 413, 415, ...COMMON, 503) },
       },
