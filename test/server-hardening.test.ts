@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { buildApp, type App, type AppDeps } from '../src/server/app.js';
+import { hidePaths } from '../src/server/errors.js';
 import { handleShutdownSignals, listen } from '../src/server/lifecycle.js';
 import { generateMarket } from '../src/demo/generate.js';
 import { PACKAGE_ROOT } from '../src/config.js';
@@ -333,6 +334,13 @@ describe('what anonymous clients see', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('hidePaths keeps file names and relative refs, drops the directories of absolute paths', () => {
+    expect(hidePaths('no market data at /tmp/a/data/market.db: run x')).toBe('no market data at market.db: run x');
+    expect(hidePaths('no usable model in /srv/models: upper-circuit/1.0.0/model.onnx is bad')).toBe('no usable model in models: upper-circuit/1.0.0/model.onnx is bad');
+    expect(hidePaths("cannot open '/a/b/c.db'")).toBe("cannot open 'c.db'");
+    expect(hidePaths('C:\\data\\x\\market.db missing')).toBe('market.db missing');
   });
 
   it('/models shows usable: false for a model whose file fails its checksum', async () => {

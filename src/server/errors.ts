@@ -182,7 +182,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
   socket.destroy(err);
 }
 
-const ABSOLUTE_PATH = /(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"`,;()<>]+)+[\\/]([^\s\\/:'"`,;()<>]+)/g;
+const ABSOLUTE_PATH = /(?<=^|[\s'"`(=,;<])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"`,;()<>]+)+[\\/]([^\s\\/:'"`,;()<>]+)/g;
 
 /**
  * A message for anonymous clients: every absolute file path replaced by its
