@@ -47,6 +47,17 @@ export interface ServerConfig {
   rateLimitRps: number;
   corsOrigins: string[];
   adminToken?: string;
+  /** Bounds on on-demand prediction dates (docs/api.md, "On-demand dates"). */
+  dateLimits: {
+    /** STOCKFLOW_API_MAX_NEW_DATES: distinct not-yet-prepared dates per request (default 5). */
+    maxNewDatesPerRequest: number;
+    /** STOCKFLOW_API_NEW_DATES_PER_MINUTE: new date builds per client IP per minute (default 30; 0 = no limit). */
+    newDatesPerMinute: number;
+    /** STOCKFLOW_API_DATE_QUEUE: date builds running or waiting at once (default 8). */
+    queueSize: number;
+    /** STOCKFLOW_API_DATE_CACHE: prepared dates kept in memory (default 64). */
+    cacheSize: number;
+  };
 }
 
 export interface Config {
@@ -115,6 +126,12 @@ export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Con
       rateLimitRps: intFrom(env.RATE_LIMIT_RPS, 'RATE_LIMIT_RPS', 0) ?? 100,
       corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
       adminToken: env.STOCKFLOW_ADMIN_TOKEN || undefined,
+      dateLimits: {
+        maxNewDatesPerRequest: intFrom(env.STOCKFLOW_API_MAX_NEW_DATES, 'STOCKFLOW_API_MAX_NEW_DATES', 1) ?? 5,
+        newDatesPerMinute: intFrom(env.STOCKFLOW_API_NEW_DATES_PER_MINUTE, 'STOCKFLOW_API_NEW_DATES_PER_MINUTE', 0) ?? 30,
+        queueSize: intFrom(env.STOCKFLOW_API_DATE_QUEUE, 'STOCKFLOW_API_DATE_QUEUE', 1) ?? 8,
+        cacheSize: intFrom(env.STOCKFLOW_API_DATE_CACHE, 'STOCKFLOW_API_DATE_CACHE', 1) ?? 64,
+      },
     },
     notify: {
       slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,

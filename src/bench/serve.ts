@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { MarketStore } from '../market/store.js';
 import { marketDbPath } from '../config.js';
 import { PredictionsStore } from '../predictions/store.js';
 import { missingInput } from '../errors.js';
@@ -76,7 +76,7 @@ async function serveInWorker(cfg: WorkerConfig): Promise<void> {
     defaultMetrics: false,
   });
   const model = await app.ctx.service.loader.current();
-  app.ctx.service.warmUp(cfg.warmDates);
+  await app.ctx.service.warmUp(cfg.warmDates);
   const url = await listen(app, '127.0.0.1', 0);
   parentPort?.postMessage({ url, model: model.ref });
   parentPort?.once('message', () => {
@@ -149,10 +149,14 @@ export async function benchServe(o: BenchServeOptions): Promise<string> {
   if (!existsSync(marketDbPath(o.dataDir))) throw missingInput(`no market at ${marketDbPath(o.dataDir)}: run 'stockflow data generate' first`);
 
   // What to ask for: the latest succeeded run's stocks, and a date without stored features.
-  const market = new Database(marketDbPath(o.dataDir), { readonly: true });
-  const active = market.prepare("SELECT bse_code FROM master_stock_list WHERE status = 'ACTIVE' ORDER BY bse_code").pluck().all() as string[];
-  const lastSession = market.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as string;
+  const market = MarketStore.open(o.dataDir);
+  const active = market
+    .activeStocks()
+    .map((s) => s.bse_code)
+    .sort();
+  const lastSession = market.lastSession();
   market.close();
+  if (!lastSession) throw missingInput(`no prices in ${marketDbPath(o.dataDir)}`);
   let run: { date: IsoDate; codes: string[] } | undefined;
   const storedDates = new Set<string>();
   const p = PredictionsStore.openReadonlyIfExists(o.dataDir);

@@ -30,7 +30,9 @@ export function registerServe(program: Command): void {
       `
 Environment: RATE_LIMIT_RPS (per client IP, default 100, 0 = off), CORS_ORIGINS
 (comma-separated), STOCKFLOW_ADMIN_TOKEN (enables POST ${API_PREFIX}/models/reload),
-PREFERRED_MODEL_VERSION, LOG_LEVEL.
+PREFERRED_MODEL_VERSION, LOG_LEVEL; on-demand dates: STOCKFLOW_API_MAX_NEW_DATES
+(per request, default 5), STOCKFLOW_API_NEW_DATES_PER_MINUTE (per client, default
+30), STOCKFLOW_API_DATE_QUEUE (default 8), STOCKFLOW_API_DATE_CACHE (default 64).
 
 Examples:
   stockflow serve
@@ -40,12 +42,16 @@ Examples:
     .action(
       action(async (f: ServeFlags) => {
         const cfg = loadConfig(f);
+        if (cfg.server.port > 65535) {
+          throw new StockflowError('BAD_ARGS', `${f.port !== undefined ? '--port' : 'PORT'} must be a whole number from 0 to 65535, got '${f.port ?? cfg.server.port}'`);
+        }
         const log = logger();
         const app = await buildApp({
           dataDir: cfg.dataDir,
           modelsDir: cfg.modelsDir,
           preferredModelVersion: cfg.preferredModelVersion,
           server: cfg.server,
+          dateLimits: cfg.server.dateLimits,
           logger: log,
         });
         // Load the model now so the first request does not pay for it; the server still starts (and /health says 503) when none is usable.
@@ -55,7 +61,7 @@ Examples:
         } catch (e) {
           log.warn({ reason: isStockflowError(e) ? e.message : String(e) }, 'no usable model yet: /predict answers 503 until one is registered and reloaded');
         }
-        const warmed = app.ctx.service.warmUp();
+        const warmed = await app.ctx.service.warmUp();
         if (warmed.length > 0) log.info({ dates: warmed }, 'on-demand features warmed up');
         handleShutdownSignals(app);
         let url: string;

@@ -11,6 +11,7 @@ import { stockByCode } from '../market/reader.js';
 import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from './definition.js';
 import { extractionContext } from './context.js';
+import type { DateContext } from './date-context.js';
 import { extractStock, imputeRow } from './extract.js';
 import { sectorMedians, type SectorMedians } from './financial.js';
 import { InputReader } from './inputs.js';
@@ -75,11 +76,15 @@ export class OnlineFeatures {
     return { bse_code: code, date, asOf: r.asOf, featureSetVersion: FEATURE_SET_VERSION, values: r.values, imputed: r.imputed, source: 'store' };
   }
 
-  /** The feature row of one stock for prediction date D. */
-  get(code: string, date: IsoDate): FeatureLookup {
+  /**
+   * The feature row of one stock for prediction date D. `prepared` is D's
+   * context built elsewhere (the server builds it in a worker thread); without
+   * it, the context and medians are built here, on the calling thread.
+   */
+  get(code: string, date: IsoDate, prepared?: DateContext): FeatureLookup {
     const stock = stockByCode(this.market, code);
     if (!stock) return { ok: false, skip: { bse_code: code, reason: 'UNKNOWN_STOCK', detail: 'not in the master list' } };
-    const ctx = this.context(date);
+    const ctx = prepared?.ctx ?? this.context(date);
     const key = `${code}|${date}|${ctx.asOf}|${FEATURE_SET_VERSION}`;
     const cached = this.rows.get(key);
     if (cached) {
@@ -97,7 +102,7 @@ export class OnlineFeatures {
     const inputs = this.reader.read(code, date);
     const r = extractStock(inputs, stock, ctx, values, 0);
     if (r.skip) return { ok: false, skip: r.skip, stock };
-    imputeRow(values, 0, stock.sector, this.mediansFor(date));
+    imputeRow(values, 0, stock.sector, prepared?.medians ?? this.mediansFor(date));
     const row: FeatureRow = { bse_code: code, date, asOf: ctx.asOf, featureSetVersion: FEATURE_SET_VERSION, values, imputed: r.missing, source: 'computed' };
     this.rows.set(key, row);
     return { ok: true, row, stock };

@@ -57,6 +57,12 @@ export function latestSessionBefore(db: Db, date: IsoDate): IsoDate | undefined 
   return r.d ?? undefined;
 }
 
+/** Whether the master list can be read (the server's health check): throws what SQLite says when it cannot. */
+export function masterListReadable(db: Db): boolean {
+  db.prepare('SELECT 1 FROM master_stock_list LIMIT 1').get();
+  return true;
+}
+
 /** The last session with any price, or undefined for an empty market. */
 export function lastSession(db: Db): IsoDate | undefined {
   return latestSessionBefore(db, '9999-12-31');

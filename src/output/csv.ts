@@ -36,7 +36,6 @@ export function outputPaths(dir: string, d: IsoDate, tag?: string): OutputPaths 
   };
 }
 
-export { roundProbability } from '../model/confidence.js';
 
 export function predictionsCsv(rows: readonly Prediction[]): string {
   return stringify(

@@ -5,21 +5,26 @@
  * for `app.inject` (tests) or `app.listen` (the CLI).
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { LogController } from 'fastify';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { ModelLoader } from '../model/loader.js';
-import { ApiError, errorBody, toApiError } from './errors.js';
+import { ApiError, clientErrorHandler, errorBody, toApiError } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import { PredictionService } from './service.js';
-import { registerRoutes } from './routes/index.js';
+import type { DateBuildLimits } from './date-contexts.js';
+import { apiRoutes } from './routes/index.js';
+import { contextPlugin, type App } from './context.js';
+
+export type { App, AppContext } from './context.js';
 
 export const API_PREFIX = '/api/v1';
 export const API_VERSION = '1.0.0';
@@ -29,11 +34,15 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+/** On shutdown, how long date builds may still run before their worker is stopped. */
+export const DEFAULT_SHUTDOWN_BUILD_GRACE_MS = 1_000;
+
+/** How often Node checks connections for the headers and request timeouts (its default, 30 s, made a 10 s timeout 25–40 s). */
+export const CONNECTIONS_CHECK_MS = 1_000;
 
 /** onnxruntime options for the server's sessions. */
 export const SERVER_SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' } as const;
 
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse<IncomingMessage>, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface AppDeps {
   dataDir: string;
@@ -54,21 +63,33 @@ export interface AppDeps {
   featureCacheSize?: number;
   modelRetryMs?: number;
   fileCheckMs?: number;
+  /** Bounds on on-demand date builds (default DEFAULT_DATE_BUILD_LIMITS; the CLI passes the config's). */
+  dateLimits?: Partial<DateBuildLimits>;
+  /** On shutdown, how long date builds may still run (default 1 s). */
+  shutdownBuildGraceMs?: number;
   /** Node process metrics in /metrics (default true). */
   defaultMetrics?: boolean;
 }
 
-/** Services hung on the app for the routes and the CLI. */
-export interface AppContext {
-  service: PredictionService;
-  metrics: ApiMetrics;
-  adminToken?: string;
-}
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    ctx: AppContext;
-  }
+/**
+ * Validators: query strings, path parameters and headers are text, so their
+ * numbers and booleans are coerced from strings; JSON bodies are typed, so
+ * nothing is coerced there (`"bse_code": 500325` and `"include_features":
+ * "true"` are refused with 400).
+ */
+function buildValidators(): NonNullable<NonNullable<Parameters<typeof Fastify>[0]>['schemaController']> {
+  const pool = AjvCompiler();
+  return {
+    compilersFactory: {
+      buildValidator: (externalSchemas: unknown, options: { customOptions: Record<string, unknown>; plugins?: unknown[] }) => {
+        const o = { ...options, plugins: options.plugins ?? [] };
+        const coercing = pool(externalSchemas as Parameters<typeof pool>[0], o as Parameters<typeof pool>[1]);
+        const strict = pool(externalSchemas as Parameters<typeof pool>[0], { ...o, customOptions: { ...options.customOptions, coerceTypes: false } } as Parameters<typeof pool>[1]);
+        return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as Parameters<typeof strict>[0]);
+      },
+    },
+  } as NonNullable<NonNullable<Parameters<typeof Fastify>[0]>['schemaController']>;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -90,14 +111,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestIdHeader: false,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestTimeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(deps.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS, deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+      requestTimeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS, deps.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS),
+    },
+    // Node's own 400/408/431 in the common error body.
+    clientErrorHandler,
     keepAliveTimeout: deps.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
     connectionTimeout: deps.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS,
     // Requests that arrive while closing get a 503 in the common error body (the onRequest hook below).
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: buildValidators(),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
-  app.server.headersTimeout = deps.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   // JSON only: any other body type answers 415 (fastify would otherwise parse text/plain).
   app.removeContentTypeParser('text/plain');
 
@@ -117,16 +145,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     featureCacheSize: deps.featureCacheSize,
     modelRetryMs: deps.modelRetryMs,
     fileCheckMs: deps.fileCheckMs,
+    dateLimits: deps.dateLimits,
   });
   const metrics = new ApiMetrics(
     {
       loader: () => loader.stats(),
-      features: () => service.featureStats(),
+      features: () => service.scoring.featureStats(),
       lastRun: () => (service.predictions.usable() ? service.predictions.lastRun() : null),
+      dates: () => ({ ...service.dates.stats, queued: service.dates.queued }),
     },
     { defaultMetrics: deps.defaultMetrics },
   );
-  app.decorate('ctx', { service, metrics, adminToken: deps.server?.adminToken });
+  await app.register(contextPlugin, { service, metrics, adminToken: deps.server?.adminToken });
 
   for (const s of SHARED_SCHEMAS) app.addSchema(s);
 
@@ -134,6 +164,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    // Never wait long for a date build: the worker is stopped after a short grace (unfinished builds answer 503).
+    service.dates.stopAfter(deps.shutdownBuildGraceMs ?? DEFAULT_SHUTDOWN_BUILD_GRACE_MS);
   });
   // (Callback-style hooks here and below: they run on every request, and skip a promise each.)
   app.addHook('onRequest', (_req, reply, done) => {
@@ -153,7 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     const status = reply.statusCode;
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observe(route, req.method, status, ms / 1000);
-    const t = service.traffic;
+    const t = service.health.traffic;
     t.requests++;
     t.totalMs += ms;
     if (status >= 500) t.errors5xx++;
@@ -167,12 +199,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (unexpected) req.log.error({ err }, 'unexpected error');
     else if (error.status >= 500) req.log.warn({ code: error.code, reason: error.message }, 'request failed');
     if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="stockflow"');
+    if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
     // Serialized here: a route's schema for the same status (e.g. /health's 503) must not apply to an error body.
     return reply.code(error.status).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(req, error)));
   });
 
   // ---- plugins
   if (cfg.corsOrigins.length > 0) {
+    // A preflight without its headers answers 400 in the common body (@fastify/cors would answer in plain text).
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (req.method === 'OPTIONS' && (!req.headers.origin || !req.headers['access-control-request-method'])) {
+        return done(new ApiError('INVALID_REQUEST', 'an OPTIONS (CORS preflight) request needs the Origin and Access-Control-Request-Method headers'));
+      }
+      done();
+    });
     await app.register(cors, {
       origin: cfg.corsOrigins.includes('*') ? '*' : cfg.corsOrigins,
       methods: ['GET', 'POST', 'OPTIONS'],
@@ -220,7 +260,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(404).type('application/json; charset=utf-8').send(JSON.stringify(errorBody(req, e)));
   });
 
-  await app.register(async (api) => registerRoutes(api as App), { prefix: API_PREFIX });
+  await app.register(apiRoutes, { prefix: API_PREFIX });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   app.get(`${API_PREFIX}/docs`, { schema: { hide: true } }, async (_req, reply) => reply.redirect('/docs', 302));

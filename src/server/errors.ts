@@ -5,6 +5,9 @@
  * No stack trace ever leaves the server: an unexpected error answers 500 with
  * a generic message and its detail goes to the log under the request id.
  */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES as HTTP_STATUS_TEXT } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyRequest } from 'fastify';
 
 /** Every error code the API answers with, and its HTTP status. */
@@ -15,10 +18,12 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   STOCK_NOT_FOUND: 404,
   PREDICTION_NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   FEATURE_EXTRACTION_FAILED: 422,
   RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
   INTERNAL_ERROR: 500,
   NOT_IMPLEMENTED: 501,
   MODEL_UNAVAILABLE: 503,
@@ -45,13 +50,16 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly bseCode?: string;
   readonly reason?: string;
-  constructor(code: ErrorCode, message: string, extra: { bseCode?: string; reason?: string; status?: number } = {}) {
+  /** Seconds for a Retry-After header (429 and 503 answers that know when to come back). */
+  readonly retryAfter?: number;
+  constructor(code: ErrorCode, message: string, extra: { bseCode?: string; reason?: string; status?: number; retryAfter?: number } = {}) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = extra.status ?? ERROR_STATUS[code];
     this.bseCode = extra.bseCode;
     this.reason = extra.reason;
+    this.retryAfter = extra.retryAfter;
   }
 }
 
@@ -61,7 +69,9 @@ export function isApiError(e: unknown): e is ApiError {
 
 /** The body for an error, stamped with the request id and the time. */
 export function errorBody(req: FastifyRequest, e: Pick<ApiError, 'code' | 'message' | 'bseCode' | 'reason'>): ErrorBody {
-  const body: ErrorBody = { error: e.code, message: e.message, timestamp: new Date().toISOString(), request_id: String(req.id) };
+  // Server-side failures may quote file paths (a missing market.db, a models directory): clients see only the file name.
+  const message = ERROR_STATUS[e.code] >= 500 ? hidePaths(e.message) : e.message;
+  const body: ErrorBody = { error: e.code, message, timestamp: new Date().toISOString(), request_id: String(req.id) };
   if (e.bseCode !== undefined) body.bse_code = e.bseCode;
   if (e.reason !== undefined) body.reason = e.reason;
   return body;
@@ -143,4 +153,42 @@ export function toApiError(e: unknown, req?: FastifyRequest): { error: ApiError;
     return { error: new ApiError(code, message, { status }), unexpected: false };
   }
   return { error: new ApiError('INTERNAL_ERROR', 'internal server error; the request id identifies it in the server log'), unexpected: true };
+}
+
+/**
+ * Node's own answers (before fastify sees a request: a malformed request
+ * line, headers too large, headers or body not arriving in time) in the
+ * common error body, then the connection is closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status: number;
+  let code: ErrorCode;
+  let message: string;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    [status, code, message] = [408, 'REQUEST_TIMEOUT', 'the request headers (or body) did not arrive in time'];
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    [status, code, message] = [431, 'HEADERS_TOO_LARGE', 'the request headers are too large'];
+  } else {
+    [status, code, message] = [400, 'INVALID_REQUEST', 'malformed HTTP request'];
+  }
+  const id = randomUUID();
+  const body = JSON.stringify({ error: code, message, timestamp: new Date().toISOString(), request_id: id } satisfies ErrorBody);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${HTTP_STATUS_TEXT[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+const ABSOLUTE_PATH = /(?<=^|[\s'"`(=,;<])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"`,;()<>]+)+[\\/]([^\s\\/:'"`,;()<>]+)/g;
+
+/**
+ * A message for anonymous clients: every absolute file path replaced by its
+ * last part (`/srv/data/market.db` → `market.db`). The log keeps the full
+ * message.
+ */
+export function hidePaths(message: string): string {
+  return message.replace(ABSOLUTE_PATH, '$1');
 }

@@ -6,11 +6,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LoaderStats } from '../model/loader.js';
 import type { BatchRunSummaryT } from './schemas.js';
+import type { DateContextStats } from './date-contexts.js';
 
 export interface MetricSources {
   loader: () => LoaderStats;
   features: () => { hits: number; misses: number; storeHits: number };
   lastRun: () => BatchRunSummaryT | null;
+  dates?: () => DateContextStats & { queued: number };
 }
 
 /** A counter whose value is read from elsewhere when scraped. */
@@ -88,6 +90,34 @@ export class ApiMetrics {
     readCounter(this.registry, 'stockflow_feature_cache_hits_total', 'On-demand feature rows served from the in-memory LRU', () => sources.features().hits);
     readCounter(this.registry, 'stockflow_feature_cache_misses_total', 'On-demand feature rows not in the LRU (read from the store or computed)', () => sources.features().misses);
     readCounter(this.registry, 'stockflow_feature_store_hits_total', 'Cache misses answered from the batch’s stored feature rows', () => sources.features().storeHits);
+    const dates = sources.dates;
+    if (dates) {
+      readCounter(this.registry, 'stockflow_date_context_builds_total', 'On-demand date contexts built in the worker thread', () => dates().builds);
+      readCounter(this.registry, 'stockflow_date_context_coalesced_total', 'Requests that joined a build of the same date already running', () => dates().coalesced);
+      readCounter(this.registry, 'stockflow_date_context_cache_hits_total', 'Dates answered from the date-context cache', () => dates().hits);
+      const rejected = new Counter({
+        name: 'stockflow_date_context_rejected_total',
+        help: 'Requests refused by the on-demand date bounds (too_many: 400, rate: 429, queue_full: 503)',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          const s = dates();
+          this.reset();
+          this.inc({ reason: 'too_many' }, s.rejectedTooMany);
+          this.inc({ reason: 'rate' }, s.rejectedRate);
+          this.inc({ reason: 'queue_full' }, s.rejectedQueueFull);
+        },
+      });
+      void rejected;
+      new Gauge({
+        name: 'stockflow_date_context_queue',
+        help: 'Date-context builds running or waiting',
+        registers,
+        collect() {
+          this.set(dates().queued);
+        },
+      });
+    }
 
     new Gauge({
       name: 'stockflow_last_batch_run_timestamp_seconds',

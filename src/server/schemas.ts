@@ -30,6 +30,8 @@ function StringEnum<const T extends readonly string[]>(values: T, options: { des
 export const BSE_CODE_PATTERN = '^[0-9]{6}$';
 export const MAX_BATCH = 100;
 export const MAX_PAGE = 1000;
+/** Largest `offset` accepted (far past any date's ranking; keeps every number a safe integer). */
+export const MAX_OFFSET = 1_000_000;
 export const DEFAULT_PAGE = 100;
 
 export const BseCode = Type.String({ pattern: BSE_CODE_PATTERN, description: '6-digit BSE scrip code', examples: ['500325'] });
@@ -275,7 +277,7 @@ export const PredictionListQuery = Type.Object({
   confidence: Type.Optional(Confidence),
   label: Type.Optional(Label),
   limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
 });
 export type PredictionListQueryT = Static<typeof PredictionListQuery>;
 

@@ -9,17 +9,17 @@ import { ApiError } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'INVALID_REQUEST: malformed body or query (a BSE code that is not 6 digits, an impossible date, a batch over 100 items, an unknown field)',
+  400: 'INVALID_REQUEST: malformed body or query (a BSE code that is not 6 digits or not a JSON string, an impossible date, a batch over 100 items, an unknown field, a number out of range), or more new on-demand prediction dates in one request than STOCKFLOW_API_MAX_NEW_DATES',
   401: 'UNAUTHORIZED: missing or wrong Authorization: Bearer token',
   403: 'FORBIDDEN: no STOCKFLOW_ADMIN_TOKEN is configured on the server, so the endpoint is disabled',
   404: 'STOCK_NOT_FOUND (not in the master list) or PREDICTION_NOT_FOUND (no stored prediction for that stock and date)',
   413: 'PAYLOAD_TOO_LARGE: body over the size limit',
   415: 'UNSUPPORTED_MEDIA_TYPE: send application/json',
   422: 'FEATURE_EXTRACTION_FAILED: the stock’s features cannot be computed for that date; `reason` says why',
-  429: 'RATE_LIMITED: too many requests from this client; see Retry-After',
+  429: 'RATE_LIMITED: too many requests, or too many new on-demand prediction dates, from this client; see Retry-After',
   500: 'INTERNAL_ERROR: an unexpected failure (details in the server log under the request id)',
   501: 'NOT_IMPLEMENTED: include_shap is not implemented yet',
-  503: 'MODEL_UNAVAILABLE (no usable model) or DATA_UNAVAILABLE (market.db not readable)',
+  503: 'MODEL_UNAVAILABLE (no usable model), DATA_UNAVAILABLE (market.db not readable) or SERVICE_UNAVAILABLE (shutting down, or the queue of on-demand date builds is full: see Retry-After)',
 };
 
 /** Response schemas for the given error statuses, each the ErrorResponse body. */

@@ -1,12 +1,13 @@
 /**
  * GET /features/{bse_code}: the online side of the feature store.
  */
-import type { App } from '../app.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '../context.js';
 import { CodeParams, DateQuery, FeatureRowResponse, Ref } from '../schemas.js';
 import { COMMON, errors } from './common.js';
 
-export function featureRoutes(api: App): void {
-  const { service } = api.ctx;
+export const featureRoutes: FastifyPluginAsyncTypebox = async (api) => {
+  const { scoring } = api.ctx.service;
 
   api.get(
     '/features/:bse_code',
@@ -21,6 +22,6 @@ export function featureRoutes(api: App): void {
         response: { 200: Ref(FeatureRowResponse), ...errors(400, 404, 422, ...COMMON, 503) },
       },
     },
-    async (req) => service.featureRow(req.params.bse_code, req.query.date),
+    async (req) => scoring.featureRow(req.params.bse_code, req.query.date, req.ip),
   );
-}
+};

@@ -1,15 +1,16 @@
 /**
- * The /api/v1 routes (registered under the prefix by app.ts).
+ * The /api/v1 routes: one plugin that registers each route plugin
+ * (app.ts registers it under the prefix, after the context plugin).
  */
-import type { App } from '../app.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { predictRoutes } from './predict.js';
 import { predictionRoutes } from './predictions.js';
 import { featureRoutes } from './features.js';
 import { operationRoutes } from './operations.js';
 
-export function registerRoutes(api: App): void {
-  predictRoutes(api);
-  predictionRoutes(api);
-  featureRoutes(api);
-  operationRoutes(api);
-}
+export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
+  await api.register(predictRoutes);
+  await api.register(predictionRoutes);
+  await api.register(featureRoutes);
+  await api.register(operationRoutes);
+};

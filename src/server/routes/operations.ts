@@ -2,12 +2,14 @@
  * GET /health, GET /metrics, GET /models, POST /models/reload.
  */
 import { Type } from '@sinclair/typebox';
-import type { App } from '../app.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '../context.js';
 import { HealthResponse, ModelListResponse, Ref, ReloadResponse } from '../schemas.js';
 import { COMMON, errors, requireAdmin } from './common.js';
 
-export function operationRoutes(api: App): void {
+export const operationRoutes: FastifyPluginAsyncTypebox = async (api) => {
   const { service, metrics, adminToken } = api.ctx;
+  const { health, models } = service;
 
   api.get(
     '/health',
@@ -26,7 +28,7 @@ export function operationRoutes(api: App): void {
       },
     },
     async (_req, reply) => {
-      const h = await service.health();
+      const h = await health.health();
       return reply.code(h.healthy ? 200 : 503).send(h.body);
     },
   );
@@ -53,11 +55,11 @@ export function operationRoutes(api: App): void {
     {
       schema: {
         tags: ['operations'],
-        summary: 'Registered models (metadata only; nothing is loaded)',
+        summary: 'Registered models (metadata, and each file checked against its sha256; nothing is loaded)',
         response: { 200: Ref(ModelListResponse), ...errors(...COMMON) },
       },
     },
-    async () => service.models(),
+    async () => models.models(),
   );
 
   api.post(
@@ -73,6 +75,6 @@ export function operationRoutes(api: App): void {
         response: { 200: Ref(ReloadResponse), ...errors(401, 403, ...COMMON, 503) },
       },
     },
-    async () => service.reload(),
+    async () => models.reload(),
   );
-}
+};

@@ -3,14 +3,15 @@
  * code and the server's current model.
  */
 import { performance } from 'node:perf_hooks';
-import type { App } from '../app.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '../context.js';
 import { BatchPredictRequest, BatchPredictResponse, MAX_BATCH, PredictRequest, PredictResponse, Ref } from '../schemas.js';
 import { COMMON, errors } from './common.js';
 
 const ms = (t0: number): number => Math.round((performance.now() - t0) * 1000) / 1000;
 
-export function predictRoutes(api: App): void {
-  const { service } = api.ctx;
+export const predictRoutes: FastifyPluginAsyncTypebox = async (api) => {
+  const { scoring } = api.ctx.service;
 
   api.post(
     '/predict',
@@ -26,7 +27,7 @@ export function predictRoutes(api: App): void {
     },
     async (req) => {
       const t0 = performance.now();
-      const p = await service.predictOne(req.body);
+      const p = await scoring.predictOne(req.body, req.ip);
       return { ...p, processing_time_ms: ms(t0) };
     },
   );
@@ -37,16 +38,16 @@ export function predictRoutes(api: App): void {
       schema: {
         tags: ['predictions'],
         summary: `Score up to ${MAX_BATCH} requests together`,
-        description: `Each request is checked and its features extracted as in /predict; those that succeed are scored together in one model run. The response is 200 whenever the batch itself is valid: each item in \`results\` carries the status it would have had alone, and either \`prediction\` or \`error\`. A malformed item, or more than ${MAX_BATCH} items, fails the whole batch with 400.`,
+        description: `Each request is checked and its features extracted as in /predict; those that succeed are scored together in one model run. The response is 200 whenever the batch itself is valid: each item in \`results\` carries the status it would have had alone, and either \`prediction\` or \`error\`. A malformed item, or more than ${MAX_BATCH} items, fails the whole batch with 400. Prediction dates the server has not prepared yet are bounded (docs/api.md, "On-demand dates: bounds"): too many in one batch answers 400, too many per client per minute 429, a full build queue 503, the last two with Retry-After.`,
         body: Ref(BatchPredictRequest),
         response: { 200: Ref(BatchPredictResponse), ...errors(400, 413, 415, ...COMMON, 503) },
       },
     },
     async (req) => {
       const t0 = performance.now();
-      const { results, modelVersion } = await service.predictMany(req.body.predictions);
+      const { results, modelVersion } = await scoring.predictMany(req.body.predictions, req.ip);
       const succeeded = results.filter((r) => r.status === 200).length;
       return { count: results.length, succeeded, failed: results.length - succeeded, model_version: modelVersion, results, processing_time_ms: ms(t0) };
     },
   );
-}
+};

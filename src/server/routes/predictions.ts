@@ -1,12 +1,13 @@
 /**
  * GET /predictions/{bse_code} and GET /predictions: the batch's stored rows.
  */
-import type { App } from '../app.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type {} from '../context.js';
 import { CodeParams, DateQuery, PredictionList, PredictionListQuery, Ref, StoredPrediction } from '../schemas.js';
 import { COMMON, errors } from './common.js';
 
-export function predictionRoutes(api: App): void {
-  const { service } = api.ctx;
+export const predictionRoutes: FastifyPluginAsyncTypebox = async (api) => {
+  const { stored } = api.ctx.service;
 
   api.get(
     '/predictions/:bse_code',
@@ -21,7 +22,7 @@ export function predictionRoutes(api: App): void {
         response: { 200: Ref(StoredPrediction), ...errors(400, 404, ...COMMON) },
       },
     },
-    async (req) => service.storedPrediction(req.params.bse_code, req.query.date),
+    async (req) => stored.storedPrediction(req.params.bse_code, req.query.date),
   );
 
   api.get(
@@ -36,6 +37,6 @@ export function predictionRoutes(api: App): void {
         response: { 200: Ref(PredictionList), ...errors(400, 404, ...COMMON) },
       },
     },
-    async (req) => service.list(req.query),
+    async (req) => stored.list(req.query),
   );
-}
+};
