@@ -295,10 +295,16 @@ describe('Medium #8: train checks every argument before any work', () => {
 
 describe('Medium #9: a misconfigured notification channel says what is wrong', () => {
   let done: string;
+  /** The dry run's first line: which run the notice describes (read back from batch_runs). */
+  let header: string;
   beforeAll(() => {
     done = small.freshDataDir('notify');
     const r = runCli(['batch', '--date', MORNING, '--no-notify', ...dirs(done)]);
     expect(r.code, r.stderr).toBe(0);
+    const db = new Database(path.join(done, 'predictions.db'), { readonly: true });
+    const run = db.prepare('SELECT run_id, as_of_session FROM batch_runs').get() as { run_id: string; as_of_session: string };
+    db.close();
+    header = `notice for ${MORNING}: run ${run.run_id} (succeeded, as of ${run.as_of_session})\n`;
   });
   const warnings = (stderr: string): string[] => logRecords(stderr).filter((l) => l.level === 40).map((l) => String(l.msg));
   const offInfo = (stderr: string): boolean => logRecords(stderr).some((l) => String(l.msg).startsWith('notifications are off: set'));
@@ -317,7 +323,7 @@ describe('Medium #9: a misconfigured notification channel says what is wrong', (
       const r = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', done], { env });
       expect(r.code, r.stderr).toBe(0);
       const [channel, problem] = warning.split(' notifications are off: ');
-      expect(r.stdout).toBe(`channels configured: none\n${channel}: off: ${problem}\n`);
+      expect(r.stdout).toBe(`${header}channels configured: none\n${channel}: off: ${problem}\n`);
       expect(warnings(r.stderr)).toEqual([warning]);
       expect(offInfo(r.stderr)).toBe(false);
     });
@@ -335,7 +341,7 @@ describe('Medium #9: a misconfigured notification channel says what is wrong', (
     const env = { SMTP_URL: 'smtp://127.0.0.1:1', MAIL_FROM: 'sf@example.com', MAIL_TO: 'desk@example.com' };
     const r = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', done], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.startsWith('channels configured: email\n\n--- email ---\nFrom: sf@example.com\nTo: desk@example.com\n')).toBe(true);
+    expect(r.stdout.startsWith(`${header}channels configured: email\n\n--- email ---\nFrom: sf@example.com\nTo: desk@example.com\n`)).toBe(true);
     expect(r.stdout).not.toContain('--- slack ---');
     expect(warnings(r.stderr)).toEqual([]);
   });

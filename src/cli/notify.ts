@@ -25,6 +25,8 @@ export function registerNotify(program: Command): void {
         if (o.dryRun) {
           // Only the channels that would send; a misconfigured one is named with what is wrong.
           const channels = checkNotifyConfig(cfg.notify, logger());
+          // Which run the notice describes (the date's completed run, docs/runs.md), whatever the channels.
+          process.stdout.write(`notice for ${notice.predictionDate}: run ${notice.runId} (${notice.status}, as of ${notice.asOfSession})\n`);
           process.stdout.write(`channels configured: ${channels.length > 0 ? channels.join(', ') : 'none'}\n`);
           for (const p of problems) process.stdout.write(`${p.channel}: off: ${p.problem}\n`);
           if (channels.includes('slack')) process.stdout.write(`\n--- slack ---\n${JSON.stringify(renderSlack(notice), null, 2)}\n`);
