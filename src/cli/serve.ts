@@ -6,8 +6,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { logger } from '../log.js';
 import { StockflowError, isStockflowError } from '../errors.js';
-import { API_PREFIX, buildApp } from '../server/app.js';
-import { handleShutdownSignals, listen } from '../server/lifecycle.js';
+import { API_PREFIX } from '../server/prefix.js';
 import { action } from './run.js';
 
 interface ServeFlags {
@@ -46,6 +45,7 @@ Examples:
           throw new StockflowError('BAD_ARGS', `${f.port !== undefined ? '--port' : 'PORT'} must be a whole number from 0 to 65535, got '${f.port ?? cfg.server.port}'`);
         }
         const log = logger();
+        const [{ buildApp }, { handleShutdownSignals, listen }] = await Promise.all([import('../server/app.js'), import('../server/lifecycle.js')]);
         const app = await buildApp({
           dataDir: cfg.dataDir,
           modelsDir: cfg.modelsDir,

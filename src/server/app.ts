@@ -4,6 +4,7 @@
  * error body, metrics, and the /api/v1 routes. `buildApp` returns it ready
  * for `app.inject` (tests) or `app.listen` (the CLI).
  */
+import { API_PREFIX } from './prefix.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController } from 'fastify';
@@ -26,7 +27,6 @@ import { contextPlugin, type App } from './context.js';
 
 export type { App, AppContext } from './context.js';
 
-export const API_PREFIX = '/api/v1';
 export const API_VERSION = '1.0.0';
 /** Largest request body accepted (a full 100-item batch is about 15 KB). */
 export const DEFAULT_BODY_LIMIT = 256 * 1024;

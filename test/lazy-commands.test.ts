@@ -1,0 +1,69 @@
+/**
+ * Lazy commands: `stockflow --help` and `stockflow data info` load only what
+ * they use. Every module the process resolves is recorded by a resolve hook;
+ * the heavy ones (onnxruntime, fastify, piscina, nodemailer, the batch
+ * pipeline) must not be among them. (Wall times are in the README's benchmark
+ * table, measured with hyperfine, not here.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { assertCliBuilt, buildMarketFixture, type MarketFixture } from './helpers/batch-fixture.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const hook = pathToFileURL(path.join(root, 'test/fixtures/lazy/record-imports.mjs')).href;
+let dir: string;
+let fx: MarketFixture;
+
+/** The modules a CLI run resolved, as package names or dist paths. */
+function loaded(args: string[]): string[] {
+  const record = path.join(dir, `imports-${args.join('-').replace(/[^a-z-]/g, '')}.txt`);
+  execFileSync(process.execPath, ['--import', hook, path.join(root, 'bin/stockflow'), ...args], {
+    env: { ...process.env, RECORD_IMPORTS: record, LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return readFileSync(record, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((u) => {
+      const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+      return m ? m[1] : u.startsWith('file:') ? path.relative(root, new URL(u).pathname) : u;
+    });
+}
+
+const HEAVY = ['onnxruntime-node', 'fastify', 'piscina', 'nodemailer', 'prom-client', 'onnx-proto', 'csv-parse'];
+
+beforeAll(async () => {
+  assertCliBuilt();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'sf-lazy-'));
+  fx = await buildMarketFixture({ stocks: 30, days: 300 });
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  fx?.cleanup();
+});
+
+describe('lazy commands', () => {
+  it('--help loads no heavy module and none of the pipeline', () => {
+    const mods = loaded(['--help']);
+    expect(mods).toContain('commander');
+    expect(mods.filter((m) => HEAVY.includes(m))).toEqual([]);
+    expect(mods.filter((m) => /^dist\/src\/(batch\/(run|job)|features\/(?!definition)|model\/(score|registry|loader)|server\/app|ingest|demo\/generate)/.test(m))).toEqual([]);
+  });
+
+  it('data info loads SQLite and the stores, not the model, the server, the pool or the mailer', () => {
+    const mods = loaded(['data', 'info', '--data-dir', fx.freshDataDir()]);
+    expect(mods).toContain('better-sqlite3');
+    expect(mods).toContain('dist/src/market/store.js');
+    expect(mods.filter((m) => HEAVY.includes(m))).toEqual([]);
+  });
+
+  it('batch loads the pipeline when it runs (the hook sees real loads)', () => {
+    const mods = loaded(['batch', '--date', '2025-11-14', '--no-notify', '--max-error-rate', '1', '--data-dir', fx.freshDataDir(), '--models-dir', fx.modelsDir]);
+    expect(mods).toContain('onnxruntime-node');
+    expect(mods).toContain('piscina');
+  });
+});
