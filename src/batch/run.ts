@@ -18,7 +18,7 @@ import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
 import { renderReport, type StageTiming } from '../output/report.js';
-import { removeOrphanTemps, stageFile, writeFileAtomic } from '../output/atomic.js';
+import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunFinish, RunScope, RunStatus } from '../predictions/types.js';

@@ -29,7 +29,7 @@
  * proximity, all of which the 25 features can observe (noisily).
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,7 @@ import type { StockStatus } from '../market/types.js';
 import { nseHolidaysBetween, type Holiday } from './holidays.js';
 import { companyName, pickSector, SECTORS, symbolCandidates } from './names.js';
 import { Rng } from './random.js';
-import { processAlive } from '../util/process.js';
+import { removeOrphanTemps, syncDir, tempNameFor } from '../util/atomic-file.js';
 import { DEMO_LAST_SESSION } from './defaults.js';
 
 
@@ -783,24 +783,6 @@ class BatchInsert {
   }
 }
 
-function removeStaleTemps(dir: string, base: string): void {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return;
-  }
-  const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)(-journal|-wal|-shm)?$`);
-  for (const e of entries) {
-    const m = re.exec(e);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && processAlive(pid)) continue;
-    rmSync(path.join(dir, e), { force: true });
-  }
-}
-
-
 function removeDbFiles(file: string): void {
   for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(file + suffix, { force: true });
 }
@@ -820,18 +802,6 @@ function quiesceTarget(file: string): void {
   }
 }
 
-/** fsync a directory, where the platform allows it (the rename is atomic either way). */
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Not supported here.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 /**
  * Flushes a file to disk in the background while it is being written (on the
@@ -885,8 +855,8 @@ export async function generateMarket(o: GenerateOptions): Promise<GenerateSummar
   } catch (e) {
     throw badArgs(`cannot create the data directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  removeStaleTemps(dir, path.basename(target));
-  const tmp = `${target}.tmp-${process.pid}`;
+  removeOrphanTemps(target);
+  const tmp = tempNameFor(target);
   removeDbFiles(tmp);
 
   let interrupted: NodeJS.Signals | undefined;

@@ -8,43 +8,25 @@
  * earlier rejects file untouched. Temporary files of imports that were killed
  * (their pid is gone) are removed by the next import.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { processAlive } from '../util/process.js';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { AtomicFile, removeOrphanTemps } from '../util/atomic-file.js';
 
 export const REJECTS_COLUMNS = ['file', 'line', 'reason', 'row'] as const;
 
 const FLUSH_CHARS = 1 << 16;
 
-/** Removes `<file>.<pid>.tmp` files of imports whose process is gone (killed by SIGKILL, say). */
-export function removeOrphans(file: string): string[] {
-  const dir = path.dirname(file);
-  const base = path.basename(file);
-  const removed: string[] = [];
-  for (const e of readdirSync(dir)) {
-    if (!e.startsWith(`${base}.`) || !e.endsWith('.tmp')) continue;
-    const pid = e.slice(base.length + 1, -'.tmp'.length);
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || processAlive(Number(pid))) continue;
-    rmSync(path.join(dir, e), { force: true });
-    removed.push(e);
-  }
-  return removed;
-}
-
 export class RejectsWriter {
   readonly file: string;
-  private readonly tmp: string;
-  private fd: number | undefined;
+  private readonly out: AtomicFile;
   private buffer = '';
   count = 0;
 
   constructor(file: string) {
     this.file = path.resolve(file);
-    this.tmp = `${this.file}.${process.pid}.tmp`;
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    removeOrphans(this.file);
-    this.fd = openSync(this.tmp, 'w');
+    // Temporary files of imports that were killed (their pid is gone) go first.
+    removeOrphanTemps(this.file);
+    this.out = new AtomicFile(this.file);
     this.buffer = stringify([[...REJECTS_COLUMNS]]);
   }
 
@@ -56,24 +38,20 @@ export class RejectsWriter {
   }
 
   private flush(): void {
-    if (this.fd === undefined || this.buffer === '') return;
-    writeSync(this.fd, this.buffer);
+    if (this.buffer === '') return;
+    this.out.write(this.buffer);
     this.buffer = '';
   }
 
   /** Writes out what is buffered and moves the file into place. */
   finish(): string {
     this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    renameSync(this.tmp, this.file);
+    this.out.commit();
     return this.file;
   }
 
   /** Drops the temporary file (for an import that failed before its rows were all checked). */
   discard(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    rmSync(this.tmp, { force: true });
+    this.out.abort();
   }
 }
