@@ -21,7 +21,7 @@ import { renderReport, type StageTiming } from '../output/report.js';
 import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
-import type { RunFinish, RunScope, RunStatus } from '../predictions/types.js';
+import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/scoring-model.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
@@ -41,15 +41,7 @@ export interface BatchOptions extends PlanOptions {
   progress?: Progress;
 }
 
-export interface BatchCounts {
-  universe: number;
-  processed: number;
-  skipped: number;
-  predictedUc: number;
-  high: number;
-  medium: number;
-  low: number;
-}
+export type BatchCounts = RunCounts;
 
 /** A subset run's selection as text ("--codes 500325,500180 --limit 10"), or undefined for a full run. */
 export function subsetSelection(o: PlanOptions): string | undefined {
@@ -271,9 +263,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       model: { name: model.name, version: model.version, type: model.type, metricName: model.rocAuc !== undefined ? 'ROC-AUC' : undefined, metricValue: model.rocAuc },
       featureSetVersion: FEATURE_SET_VERSION,
       durationMs,
-      universe,
-      processed: counts.processed,
-      skipped: counts.skipped,
+      counts,
       skippedByReason,
       ranked,
       stages,

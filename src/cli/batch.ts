@@ -7,28 +7,21 @@ import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
 import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
 import { DEFAULT_MAX_ERROR_RATE } from '../batch/budget.js';
+import type { JobFlags } from '../batch/job.js';
 import { action, codesArg, intArg, stderrLine, stdoutLine } from './run.js';
 
 /** Bounds of the batch's numeric flags (README "Limits"). */
 export const MAX_LIMIT = 1_000_000;
 export const MAX_EARNINGS_WITHIN_DAYS = 3660;
 
-export interface BatchFlags {
+/** What `stockflow batch` parses: the job's own flags (one type, src/batch/job.ts), the dates, and the common directories. */
+export interface BatchFlags extends JobFlags {
   date?: string;
   from?: string;
   to?: string;
-  force?: boolean;
-  codes?: string[];
-  limit?: number;
-  earningsWithin?: number;
-  maxErrorRate: number;
-  model?: string;
   threads?: string;
   dataDir?: string;
   modelsDir?: string;
-  allowStale?: boolean;
-  wait?: boolean;
-  notify: boolean;
 }
 
 /** `--date today` is today in Asia/Kolkata; anything else must be a real YYYY-MM-DD date. */

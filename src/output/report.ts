@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { IsoDate } from '../market/dates.js';
 import type { Prediction } from './types.js';
+import type { RunCounts } from '../predictions/types.js';
 import { formatDuration } from '../util/format.js';
 
 export interface StageTiming {
@@ -18,9 +19,8 @@ export interface ReportInput {
   model: { name: string; version: string; type: string; metricName?: string; metricValue?: number };
   featureSetVersion: string;
   durationMs: number;
-  universe: number;
-  processed: number;
-  skipped: number;
+  /** The run's counts as the batch computed them (never recounted here). */
+  counts: RunCounts;
   skippedByReason: Record<string, number>;
   ranked: readonly Prediction[];
   stages: StageTiming[];
@@ -41,8 +41,7 @@ function cell(s: string, w: number): string {
 }
 
 export function renderReport(r: ReportInput): string {
-  const uc = r.ranked.filter((p) => p.label === 1);
-  const conf = (c: string): number => uc.filter((p) => p.confidence === c).length;
+  const c = r.counts;
   const metric = r.model.metricName && r.model.metricValue !== undefined ? ` (${r.model.metricName}: ${r.model.metricValue.toFixed(3)})` : '';
   const lines: string[] = [
     LINE,
@@ -61,15 +60,15 @@ export function renderReport(r: ReportInput): string {
   lines.push(
     '',
     'SUMMARY:',
-    `- Total Stocks Processed: ${int(r.processed)} of ${int(r.universe)} active`,
-    `- Stocks Skipped: ${int(r.skipped)} (${pct(r.skipped, r.universe)}; budget ${(100 * r.maxErrorRate).toFixed(1)}%)`,
+    `- Total Stocks Processed: ${int(c.processed)} of ${int(c.universe)} active`,
+    `- Stocks Skipped: ${int(c.skipped)} (${pct(c.skipped, c.universe)}; budget ${(100 * r.maxErrorRate).toFixed(1)}%)`,
   );
   for (const [reason, n] of Object.entries(r.skippedByReason).sort()) lines.push(`    ${reason}: ${int(n)}`);
   lines.push(
-    `- Predicted Upper Circuit: ${int(uc.length)} (${pct(uc.length, r.processed)})`,
-    `- High Confidence: ${int(conf('HIGH'))} (${pct(conf('HIGH'), r.processed)})`,
-    `- Medium Confidence: ${int(conf('MEDIUM'))} (${pct(conf('MEDIUM'), r.processed)})`,
-    `- Low Confidence: ${int(conf('LOW'))} (${pct(conf('LOW'), r.processed)})`,
+    `- Predicted Upper Circuit: ${int(c.predictedUc)} (${pct(c.predictedUc, c.processed)})`,
+    `- High Confidence: ${int(c.high)} (${pct(c.high, c.processed)})`,
+    `- Medium Confidence: ${int(c.medium)} (${pct(c.medium, c.processed)})`,
+    `- Low Confidence: ${int(c.low)} (${pct(c.low, c.processed)})`,
     '',
     'TOP 20 PREDICTIONS:',
     'Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence',
@@ -84,10 +83,10 @@ export function renderReport(r: ReportInput): string {
   const total = r.stages.reduce((a, s) => a + s.ms, 0);
   lines.push('', 'PERFORMANCE:');
   for (const s of r.stages) {
-    const per = r.processed > 0 ? ` (avg ${(s.ms / Math.max(1, r.processed)).toFixed(3)}ms/stock)` : '';
+    const per = c.processed > 0 ? ` (avg ${(s.ms / Math.max(1, c.processed)).toFixed(3)}ms/stock)` : '';
     lines.push(`- ${s.name}: ${formatDuration(s.ms)}${s.name === 'Feature Extraction' || s.name === 'Model Prediction' ? per : ''}`);
   }
-  lines.push(`- Throughput: ${(r.universe / Math.max(total / 1000, 1e-3)).toFixed(1)} stocks/second`);
+  lines.push(`- Throughput: ${(c.universe / Math.max(total / 1000, 1e-3)).toFixed(1)} stocks/second`);
   lines.push(
     '',
     'OUTPUT FILES:',

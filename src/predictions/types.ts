@@ -66,7 +66,7 @@ export interface RunFinish {
   asOf?: IsoDate;
   model?: { name: string; version: string; type: string; sha256: string; rocAuc?: number };
   featureSetVersion?: string;
-  counts?: { universe: number; processed: number; skipped: number; predictedUc: number; high: number; medium: number; low: number };
+  counts?: RunCounts;
   stageMs?: Record<string, number>;
   fingerprint?: string;
   error?: string;
@@ -146,4 +146,16 @@ export interface RankingFilter {
   label?: number;
   limit: number;
   offset: number;
+}
+
+/** A run's stock counts, computed once by the batch and stored, reported and notified as they are. */
+export interface RunCounts {
+  universe: number;
+  processed: number;
+  skipped: number;
+  /** Label-1 predictions, and of those how many are HIGH, MEDIUM and LOW confidence. */
+  predictedUc: number;
+  high: number;
+  medium: number;
+  low: number;
 }
