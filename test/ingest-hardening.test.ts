@@ -171,7 +171,7 @@ describe('Low: SIGTERM during an import, and temporary files of killed imports',
     const tmpFile = (): string[] => readdirSync(dir).filter((f) => f.includes('.tmp-'));
     await until(() => tmpFile().length === 1 || p.child.exitCode !== null, 30_000, 'the import to start');
     expect(tmpFile()).toHaveLength(1);
-    expect(tmpFile()[0]).toMatch(new RegExp(`^rejects\\.csv\\.tmp-${p.child.pid}-\\d+$`));
+    expect(tmpFile()[0]).toMatch(new RegExp(`^\\.rejects\\.csv\\.tmp-${p.child.pid}-\\d+$`));
     p.child.kill('SIGTERM');
     const r = await p.done;
     expect(r.code, r.stderr).toBe(130);
@@ -181,8 +181,8 @@ describe('Low: SIGTERM during an import, and temporary files of killed imports',
 
   it('the next import removes temporary rejects files of dead imports and keeps those of live ones', async () => {
     const dir = freshDir();
-    const dead = path.join(dir, 'rejects.csv.tmp-99999999-1'); // above any pid_max: never a live process
-    const live = path.join(dir, `rejects.csv.tmp-${process.ppid}-1`);
+    const dead = path.join(dir, '.rejects.csv.tmp-99999999-1'); // above any pid_max: never a live process
+    const live = path.join(dir, `.rejects.csv.tmp-${process.ppid}-1`);
     writeFileSync(dead, 'file,line,reason,row\n');
     writeFileSync(live, 'file,line,reason,row\n');
     await importCsvs({ dataDir: dir, files: { master: MASTER, prices: PRICES }, maxRejectRate: 1 });

@@ -27,7 +27,7 @@ const line = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch']);
+  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup']);
   const cfg = loadConfig({});
   const log = createLogger('warn');
   line(`stockflow bench: data ${cfg.dataDir}, models ${cfg.modelsDir}, threads ${cfg.threads}, node ${process.version}`);
@@ -91,6 +91,11 @@ async function main(): Promise<void> {
     } finally {
       lock.release();
     }
+  }
+
+  if (parts.has('startup')) {
+    const { benchStartup } = await import('./startup.js');
+    for (const l of benchStartup(cfg.dataDir)) line(l);
   }
 
   if (parts.has('serve')) {

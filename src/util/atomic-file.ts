@@ -4,9 +4,12 @@
  * temporary name beside the target, flush, then rename over the target. A
  * reader (or a crash) sees the old file or the new one, never half of one.
  *
- * Temporary names are `<target>.tmp-<pid>-<n>` (SQLite may add `-wal`,
- * `-shm`, `-journal`); `removeOrphanTemps` deletes those of processes that no
- * longer run (a writer killed with SIGKILL), and keeps those of live ones.
+ * Temporary names are hidden, `.<name>.tmp-<pid>-<n>` beside the target
+ * (SQLite may add `-wal`, `-shm`, `-journal`), so a listing of the outputs
+ * never shows half a file. `removeOrphanTemps` deletes those of processes that
+ * no longer run (a writer killed with SIGKILL), and keeps those of live ones;
+ * it also sweeps `<name>.tmp-<pid>…`, the generator's and importer's names
+ * before this module was theirs.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -16,13 +19,13 @@ let seq = 0;
 
 /** A temporary name beside `target`, unique in this process. */
 export function tempNameFor(target: string): string {
-  return `${target}.tmp-${process.pid}-${++seq}`;
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${++seq}`);
 }
 
 /** Removes temporary files of `target` left by processes that no longer run; returns their names. */
 export function removeOrphanTemps(target: string): string[] {
   const dir = path.dirname(target);
-  const prefix = `${path.basename(target)}.tmp-`;
+  const prefixes = [`.${path.basename(target)}.tmp-`, `${path.basename(target)}.tmp-`];
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -31,7 +34,8 @@ export function removeOrphanTemps(target: string): string[] {
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    if (prefix === undefined) continue;
     const m = /^(\d+)(?:-.*)?$/.exec(name.slice(prefix.length));
     if (!m) continue;
     const pid = Number(m[1]);
