@@ -8,6 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pino from 'pino';
+import { buildApp } from '../src/server/app.js';
 import { computeFeatures } from '../src/features/service.js';
 import { poolSize, TASK_SIZE } from '../src/features/pool.js';
 import { openMarketReadonly } from '../src/market/db.js';
@@ -215,6 +217,36 @@ describe('Medium #4: predictions.db on a read-only data directory', () => {
       const got = runCli(['notify', '--date', MORNING, '--dry-run', '--data-dir', ro.dir], { env: { SLACK_WEBHOOK_URL: 'https://hooks.example.com/x' } });
       expect(got.code, got.stderr).toBe(0);
       expect(got.stdout).toBe(want.stdout.replaceAll(d, ro.dir));
+    } finally {
+      ro.release();
+    }
+  });
+});
+
+describe('Medium #4: the server on a read-only data directory', () => {
+  it('answers /health and the stored predictions as from a writable copy', async () => {
+    const d = small.freshDataDir('ro-serve');
+    const run = runCli(['batch', '--date', MORNING, '--no-notify', ...dirs(d)]);
+    expect(run.code, run.stderr).toBe(0);
+    const w = new Database(path.join(d, 'predictions.db'));
+    w.pragma('wal_checkpoint(TRUNCATE)');
+    const code = w.prepare('SELECT bse_code FROM daily_predictions ORDER BY probability DESC, bse_code LIMIT 1').pluck().get() as string;
+    w.close();
+    const ask = async (dataDir: string): Promise<{ health: number; healthy: unknown; prediction: unknown }> => {
+      const app = await buildApp({ dataDir, modelsDir: small.modelsDir, server: { rateLimitRps: 0 }, logger: pino({ level: 'silent' }), defaultMetrics: false, fileCheckMs: 0 });
+      try {
+        const h = await app.inject({ method: 'GET', url: '/health' });
+        const p = await app.inject({ method: 'GET', url: `/api/v1/predictions/${code}?date=${MORNING}` });
+        expect(p.statusCode, p.body).toBe(200);
+        return { health: h.statusCode, healthy: (h.json() as { status: unknown }).status, prediction: p.json() };
+      } finally {
+        await app.close();
+      }
+    };
+    const want = await ask(d);
+    const ro = readOnlyDataDir(d);
+    try {
+      expect(await ask(ro.dir)).toEqual(want);
     } finally {
       ro.release();
     }
