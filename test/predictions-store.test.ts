@@ -141,3 +141,35 @@ describe('a running row whose process is gone', () => {
     }
   });
 });
+
+describe('snapshot', () => {
+  it("a date's run and its rows come from one snapshot even when another connection publishes between the two reads", () => {
+    const dir = dataDir();
+    const w = PredictionsStore.openForWrite(dir);
+    const r = PredictionsStore.openReadonly(dir);
+    try {
+      const first = start(w);
+      w.publishRun(rows(first, [0.9, 0.1]), finish('succeeded'));
+      const seen = r.snapshot(() => {
+        const run = r.completedRun(D);
+        // Another run of the same date and model is published between the two reads.
+        const second = start(w);
+        w.publishRun(rows(second, [0.2, 0.3]), finish('succeeded'));
+        return { run: run?.run_id, probs: r.ranking(D, MODEL.version).map((x) => x.probability) };
+      });
+      expect(seen).toEqual({ run: first, probs: [0.9, 0.1] });
+      // Outside the snapshot the new run and its rows are seen together.
+      expect(r.completedRun(D)?.run_id).not.toBe(first);
+      expect(r.ranking(D, MODEL.version).map((x) => x.probability)).toEqual([0.3, 0.2]);
+      // Without a snapshot the same interleaving pairs the old run with the new rows (what the snapshot prevents).
+      const run = r.completedRun(D)?.run_id;
+      const third = start(w);
+      w.publishRun(rows(third, [0.5, 0.6]), finish('succeeded'));
+      expect(run).not.toBe(third);
+      expect(r.ranking(D, MODEL.version).map((x) => x.probability)).toEqual([0.6, 0.5]);
+    } finally {
+      r.close();
+      w.close();
+    }
+  });
+});

@@ -198,6 +198,27 @@ export class PredictionsStore {
 
   // ---- reads -------------------------------------------------------------
 
+  /**
+   * Runs `fn`'s reads on one snapshot of predictions.db (a read transaction):
+   * a run published by another process meanwhile is seen whole or not at
+   * all, so the run a date names and the rows served with it always match.
+   * Not re-entrant. Without a usable database `fn` runs as it is.
+   */
+  snapshot<T>(fn: () => T): T {
+    const began = this.src.run('BEGIN', (st) => (st.run(), true)) === true;
+    try {
+      return fn();
+    } finally {
+      if (began) {
+        try {
+          this.src.run('COMMIT', (st) => st.run());
+        } catch {
+          // A read transaction has nothing to lose: a handle reopened meanwhile (the file was replaced) has none to end.
+        }
+      }
+    }
+  }
+
   /** True when predictions.db is open and has its tables. */
   usable(): boolean {
     try {

@@ -64,6 +64,11 @@ export class PredictionsReader {
     this.store = PredictionsStore.overSource(db, dataDir);
   }
 
+  /** Runs `fn`'s reads on one snapshot of predictions.db (PredictionsStore.snapshot). */
+  snapshot<T>(fn: () => T): T {
+    return this.store.snapshot(fn);
+  }
+
   /** True when predictions.db is open and has its tables. */
   usable(): boolean {
     return this.store.usable();

@@ -41,6 +41,15 @@ export class StoredPredictions {
 
   /** GET /predictions/{code}: the stored prediction (latest succeeded date by default). */
   storedPrediction(code: string, date?: IsoDate): StoredPredictionT {
+    if (date === undefined) {
+      // The hot path: run and row in one statement, consistent by itself.
+      const latest = this.s.predictions.latestPrediction(code);
+      if (latest.row) return latest.row;
+    }
+    return this.s.predictions.snapshot(() => this.storedPredictionIn(code, date));
+  }
+
+  private storedPredictionIn(code: string, date?: IsoDate): StoredPredictionT {
     let run: RunRef;
     if (date === undefined) {
       const latest = this.s.predictions.latestPrediction(code);
@@ -69,8 +78,11 @@ export class StoredPredictions {
     checkInt('limit', q.limit, 1, MAX_PAGE);
     checkInt('offset', q.offset, 0, MAX_OFFSET);
     if (q.label !== undefined) checkInt('label', q.label, 0, 1);
-    const run = this.runFor(q.date);
-    const { total, items } = this.s.predictions.list(run, { confidence: q.confidence, label: q.label, limit: q.limit, offset: q.offset });
+    // The date's run and its rows from one snapshot: a run published meanwhile cannot pair new rows with the old run id.
+    const { run, total, items } = this.s.predictions.snapshot(() => {
+      const r = this.runFor(q.date);
+      return { run: r, ...this.s.predictions.list(r, { confidence: q.confidence, label: q.label, limit: q.limit, offset: q.offset }) };
+    });
     return {
       prediction_date: run.prediction_date,
       as_of_session: run.as_of_session,
