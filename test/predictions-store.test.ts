@@ -140,6 +140,27 @@ describe('a running row whose process is gone', () => {
       s.close();
     }
   });
+
+  it('a running row from before runs kept their pid (migration 004) is gone unless a live batch holds the lock', () => {
+    const dir = dataDir();
+    const s = PredictionsStore.openForWrite(dir);
+    try {
+      s.startRun({ runId: 'old', date: D, startedAt: '2025-11-13T00:00:00.000Z', threads: 1, scope: 'full', pid: process.pid, host: hostname() });
+      // As an older stockflow recorded it: no pid, no host.
+      const db = new Database(path.join(dir, 'predictions.db'));
+      db.prepare("UPDATE batch_runs SET pid = NULL, host = NULL WHERE run_id = 'old'").run();
+      db.close();
+      // A live batch holds the lock: it may be the one that wrote the row, so it stays running.
+      writeFileSync(lockFile(dir), JSON.stringify({ pid: process.pid, host: hostname(), startedAt: '2025-11-14T00:01:00.000Z' }));
+      expect(s.reconcileInterrupted()).toEqual([]);
+      // A lock left by a dead process, or none: nobody runs it.
+      const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+      writeFileSync(lockFile(dir), JSON.stringify({ pid: dead, host: hostname(), startedAt: '2025-11-14T00:01:00.000Z' }));
+      expect(s.reconcileInterrupted()).toEqual(['old']);
+    } finally {
+      s.close();
+    }
+  });
 });
 
 describe('snapshot', () => {

@@ -95,10 +95,18 @@ const SQL = {
 /**
  * Whether a `running` row's process is gone: it ran on this host, and its pid
  * is not alive or (a reused pid) does not hold the data directory's batch
- * lock. A run of another host cannot be checked and stays `running`.
+ * lock. A run of another host cannot be checked and stays `running`. A row
+ * recorded before runs kept their pid (migration 004) is gone when no live
+ * process of this host holds the lock: every batch holds it while it runs.
  */
 export function runIsGone(run: Pick<BatchRunRow, 'status' | 'pid' | 'host'>, dataDir: string | undefined): boolean {
-  if (run.status !== 'running' || run.pid === null || run.host !== hostname()) return false;
+  if (run.status !== 'running') return false;
+  if (run.pid === null) {
+    if (dataDir === undefined) return false;
+    const owner = readLockOwner(lockFile(dataDir));
+    return !(owner && (owner.host !== hostname() || processAlive(owner.pid)));
+  }
+  if (run.host !== hostname()) return false;
   if (!processAlive(run.pid)) return true;
   if (dataDir === undefined) return false;
   const owner = readLockOwner(lockFile(dataDir));
