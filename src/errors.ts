@@ -13,6 +13,7 @@
  * | 4    | ERROR_BUDGET: too many stocks skipped (outputs written)  |
  * | 5    | LOCKED: another batch holds the data directory's lock    |
  * | 6    | IMPORT_REJECTED: import past its reject threshold        |
+ * | 7    | EXCHANGE_FORMAT: unrecognised or changed exchange file   |
  * | 130  | INTERRUPTED: SIGINT/SIGTERM stopped the run              |
  */
 export const EXIT_CODES = {
@@ -24,6 +25,7 @@ export const EXIT_CODES = {
   ERROR_BUDGET: 4,
   LOCKED: 5,
   IMPORT_REJECTED: 6,
+  EXCHANGE_FORMAT: 7,
   INTERRUPTED: 130,
 } as const;
 

@@ -1,5 +1,5 @@
 /**
- * `stockflow data generate | import | info`: the market database.
+ * `stockflow data generate | import | import-exchange | info`: the market database.
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -100,6 +100,34 @@ export function registerData(program: Command): void {
         );
         process.stdout.write(s.text);
         return s.exitCode;
+      }),
+    );
+
+  data
+    .command('import-exchange')
+    .description("read the exchanges' own files (NSE/BSE bhavcopies, PR bundles, price bands, equity masters): files, .zip archives or folders")
+    .argument('<paths...>', 'files, .zip archives or folders (read recursively)')
+    .option('--dry-run', 'detect, parse and validate everything and print a summary; market.db is not written')
+    .option('--series <list>', 'NSE series to keep, comma-separated', (v: string) => v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean))
+    .option('--max-reject-rate <fraction>', "fail when more than this share of a file's rows is rejected (0.01 = 1%)", (v: string) => (v.trim() === '' ? Number.NaN : Number(v)), 0.01)
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  stockflow data import-exchange ~/exchange --dry-run\n  stockflow data import-exchange PR161225.zip BhavCopy_NSE_CM_0_0_0_20251216_F_0000.csv.zip --dry-run --series EQ,BE\n\n' +
+        "Each file's kind is found from its header, not its name (docs/exchange-files.md). Writing into market.db is not\n" +
+        'available yet: without --dry-run the command exits 2. Exit codes: 0 read, 2 bad flag, 3 a path does not exist,\n' +
+        '6 a file past --max-reject-rate, 7 a file that is not a known exchange file or whose columns changed.',
+    )
+    .action(
+      action(async (paths: string[], o: { dryRun?: boolean; series?: string[]; maxRejectRate: number; json?: boolean }) => {
+        if (!o.dryRun) throw badArgs('writing exchange data into market.db is not available yet: run with --dry-run to check the files');
+        if (!(o.maxRejectRate >= 0 && o.maxRejectRate <= 1)) throw badArgs('--max-reject-rate must be a number from 0 to 1');
+        if (o.series !== undefined && o.series.length === 0) throw badArgs('--series needs at least one series');
+        const { dryRun, summaryText, thresholdError } = await import('../ingest/exchange/summary.js');
+        const s = await dryRun(paths, { nseSeries: o.series, maxRejectRate: o.maxRejectRate });
+        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s));
+        const err = thresholdError(s, o.maxRejectRate);
+        if (err) throw err;
       }),
     );
 

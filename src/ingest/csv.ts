@@ -15,7 +15,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { StockflowError } from '../errors.js';
 
@@ -142,7 +142,12 @@ function countNewlines(fields: readonly string[]): number {
  * The records of a CSV file, header included. A file that is not valid CSV
  * (an unclosed or misplaced quote) throws IMPORT_REJECTED naming the line.
  */
-export async function* readCsv(file: string, label = file): AsyncGenerator<CsvRecord> {
+export function readCsv(file: string, label = file): AsyncGenerator<CsvRecord> {
+  return readCsvStream(createReadStream(file), label);
+}
+
+/** The records of CSV bytes from any stream (a file, a zip member), as `readCsv`; `label` names the source in errors. */
+export async function* readCsvStream(input: Readable, label: string): AsyncGenerator<CsvRecord> {
   const parser = parse({
     bom: true,
     trim: true,
@@ -153,7 +158,7 @@ export async function* readCsv(file: string, label = file): AsyncGenerator<CsvRe
     // Memory bound: one record (one row, quoted line breaks included) may not exceed this.
     max_record_size: MAX_RECORD_CHARS,
   });
-  pipeline(createReadStream(file), new Utf8Decode(), new CrlfToLf(), parser, () => {
+  pipeline(input, new Utf8Decode(), new CrlfToLf(), parser, () => {
     // Errors reach the consumer through the parser's iterator; early exits are fine.
   });
   let line = 1;
