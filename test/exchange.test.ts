@@ -437,3 +437,38 @@ describe('stockflow data import-exchange', () => {
     expect(failureLine(s)).toBe(`stockflow: ${p}: 1 of 2 rows rejected, more than --max-reject-rate 0.01`);
   });
 });
+
+describe('inputs', () => {
+  it("a bh member without a date in its name takes the session date from its bundle's name (PRddmmyy.zip)", async () => {
+    const dir = mkdtempSync(path.join(tmp, 'pr-'));
+    const zip = path.join(dir, 'PR171225.zip');
+    writeFileSync(zip, zipSync({ 'bh.csv': new Uint8Array(readFileSync(fx('pr-members/bh16122025.csv'))) }));
+    const r = records(await all([zip]));
+    expect(r.map((x) => (x.type === 'circuit-hit' ? x.tradeDate : null))).toEqual(['2025-12-17', '2025-12-17', '2025-12-17']);
+    // With no date anywhere in the names, each row is a reject saying so (a bh file carries no date).
+    const loose = renamed('pr-members/bh16122025.csv', 'hits.csv');
+    const rejects = (await all([loose])).flatMap((e) => (e.type === 'reject' ? [e.reject.reason] : []));
+    expect(rejects.length).toBe(3);
+    expect(rejects[0]).toMatch(/^no session date: the file carries none and its name has none/);
+  });
+
+  it('a file named twice (alone and inside a folder given too) is read once; folders are walked in name order', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'f-'));
+    mkdirSync(path.join(dir, 'b'));
+    mkdirSync(path.join(dir, 'a'));
+    copyFileSync(fx('EQUITY_L.csv'), path.join(dir, 'b', 'EQUITY_L.csv'));
+    copyFileSync(fx('sec_list_16122025.csv'), path.join(dir, 'a', 'sec_list_16122025.csv'));
+    copyFileSync(fx('List_of_scrips.csv'), path.join(dir, 'Z.csv'));
+    const evs = await all([path.join(dir, 'b', 'EQUITY_L.csv'), dir]);
+    expect(evs.flatMap((e) => (e.type === 'source' ? [path.relative(dir, e.source.file)] : []))).toEqual(['b/EQUITY_L.csv', 'Z.csv', 'a/sec_list_16122025.csv']);
+  });
+
+  it('a row with bytes that are not UTF-8 is a reject, not a mangled name', async () => {
+    const dir = mkdtempSync(path.join(tmp, 'u8-'));
+    const p = path.join(dir, 'EQUITY_L.csv');
+    const bytes = Buffer.concat([readFileSync(fx('EQUITY_L.csv')), Buffer.from('CAFE,Caf'), Buffer.from([0xe9]), Buffer.from(' Limited,EQ,06-OCT-2008,10,1,INE000A01010,10\n')]);
+    writeFileSync(p, bytes);
+    const evs = await all([p]);
+    expect(evs.flatMap((e) => (e.type === 'reject' ? [[e.reject.line, e.reject.reason]] : []))).toEqual([[5, 'not valid UTF-8']]);
+  });
+});

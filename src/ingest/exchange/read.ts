@@ -9,7 +9,7 @@
  * SKIPPED_MEMBER) are recognised by their name and skipped, but only when their header
  * is not one of the used kinds: a used kind is always read, whatever the file is called.
  */
-import { readCsvStream, type CsvRecord } from '../csv.js';
+import { INVALID_BYTE, readCsvStream, type CsvRecord } from '../csv.js';
 import { formatError, matchHeader, unrecognisedMessage } from './kinds.js';
 import { rowParser } from './parsers.js';
 import { fileSources, listFiles, type IgnoredFile, type Source } from './sources.js';
@@ -108,7 +108,9 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
 
   const width = Math.max(...m.columns.values()) + 1;
   const parse = rowParser(kind, m.columns);
-  const ctx = { nameDate: dateFromName(source.name), label: source.ref.label };
+  // The session date a name carries: the member's own name first, then the zips holding it (PRddmmyy.zip).
+  const nameDate = [source.name, ...source.containers].map(dateFromName).find((d) => d !== null) ?? null;
+  const ctx = { nameDate, label: source.ref.label };
   let rows = 0;
   const handle = (rec: CsvRecord): ExchangeEvent | null => {
     const f = rec.fields;
@@ -117,6 +119,7 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
     const reject = (reason: string): ExchangeEvent => ({ type: 'reject', kind, reject: { source: source.ref, line: rec.line, reason, fields: f } });
     if (f.length < width) return reject(`${f.length} fields, the header has ${width}`);
     if (f.slice(header.length).some((x) => x !== '')) return reject(`${f.length} fields, the header has ${header.length}`);
+    if (f.some((x) => x.includes(INVALID_BYTE))) return reject('not valid UTF-8');
     try {
       const r = parse(f, ctx);
       if ('leftOut' in r) return { type: 'left-out', source: source.ref, kind, line: rec.line, reason: r.leftOut };

@@ -18,6 +18,8 @@ export interface Source {
   ref: SourceRef;
   /** The file's or member's own name (no folders), for the name-carried dates and the skipped PR members. */
   name: string;
+  /** The names of the zips holding it, innermost first (a PR bundle's PRddmmyy.zip), for the name-carried dates. */
+  containers: string[];
   open(): Readable;
 }
 
@@ -28,7 +30,7 @@ export interface IgnoredFile {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function zipMembers(bytes: Uint8Array, file: string, prefix: string): Source[] {
+function zipMembers(bytes: Uint8Array, file: string, prefix: string, containers: string[]): Source[] {
   const names: string[] = [];
   try {
     unzipSync(bytes, {
@@ -51,16 +53,16 @@ function zipMembers(bytes: Uint8Array, file: string, prefix: string): Source[] {
       }
     };
     const base = path.posix.basename(name);
-    if (/\.zip$/i.test(name)) out.push(...zipMembers(read(), file, member));
-    else out.push({ ref: { file, member, label: `${file}:${member}` }, name: base, open: () => Readable.from([Buffer.from(read())]) });
+    if (/\.zip$/i.test(name)) out.push(...zipMembers(read(), file, member, [base, ...containers]));
+    else out.push({ ref: { file, member, label: `${file}:${member}` }, name: base, containers, open: () => Readable.from([Buffer.from(read())]) });
   }
   return out;
 }
 
 /** The sources of one file: itself, or a zip's members (the archive is read when this is called, one at a time). */
 export function fileSources(file: string): Source[] {
-  if (/\.zip$/i.test(file)) return zipMembers(new Uint8Array(readFileSync(file)), file, '');
-  return [{ ref: { file, member: null, label: file }, name: path.basename(file), open: () => createReadStream(file) }];
+  if (/\.zip$/i.test(file)) return zipMembers(new Uint8Array(readFileSync(file)), file, '', [path.basename(file)]);
+  return [{ ref: { file, member: null, label: file }, name: path.basename(file), containers: [], open: () => createReadStream(file) }];
 }
 
 function walk(dir: string, files: string[], ignored: IgnoredFile[]): void {
@@ -91,5 +93,13 @@ export function listFiles(paths: readonly string[]): { files: string[]; ignored:
     if (st.isDirectory()) walk(p, files, ignored);
     else files.push(p);
   }
-  return { files, ignored };
+  // A file named twice (itself and inside a folder given too) is read once, where it first came.
+  const seen = new Set<string>();
+  const once = files.filter((f) => {
+    const abs = path.resolve(f);
+    if (seen.has(abs)) return false;
+    seen.add(abs);
+    return true;
+  });
+  return { files: once, ignored };
 }
