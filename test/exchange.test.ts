@@ -406,6 +406,15 @@ describe('stockflow data import-exchange', () => {
     );
   });
 
+  it('--json prints the same summary as JSON', () => {
+    const r = runCli(['data', 'import-exchange', folder, '--dry-run', '--json', '--series', 'EQ']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as { files: number; skippedCount: number; rejectCount: number; kinds: { kind: string; kept: number; leftOutBy: Record<string, number> }[] };
+    expect([s.files, s.skippedCount, s.rejectCount]).toEqual([9, 9, 0]);
+    // --series EQ: the UDiFF's BE and SM rows are now left out too.
+    expect(s.kinds.find((k) => k.kind === 'nse-udiff-cm')).toMatchObject({ kept: 1, leftOutBy: { 'series BE not imported': 1, 'series N1 not imported': 1, 'series SM not imported': 1 } });
+  });
+
   it('--dry-run on a file with a renamed column: one line naming it and the columns, exit 7', () => {
     const p = path.join(mkdtempSync(path.join(tmp, 'cli-')), 'sec_list_16122025.csv');
     writeFileSync(p, readFileSync(fx('sec_list_16122025.csv'), 'utf8').replace('Band,', 'Price Band,'));
