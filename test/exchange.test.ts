@@ -94,7 +94,7 @@ describe('detection by header', () => {
     expect(kindsOf(evs).map(([, k]) => k)).toEqual(['bse-udiff-cm', 'nse-price-bands', 'nse-legacy-cm']);
   });
 
-  it('NSE and BSE UDiFF (same 34 columns) are told apart by Src, and a BSE row must carry a 6-digit scrip code', async () => {
+  it('NSE and BSE UDiFF (same 34 columns) are told apart by Src; each row must agree, be CM, and (BSE) carry a 6-digit scrip code', async () => {
     const nse = records(await all([fx('BhavCopy_NSE_CM_0_0_0_20251216_F_0000.csv')]));
     expect(nse[0]).toMatchObject({ exchange: 'NSE', code: '2885', symbol: 'RELIANCE', series: 'EQ', isin: 'INE002A01018', tradeDate: '2025-12-16', close: 1544.3, volume: 5123456, turnoverRs: 7912345678.9, trades: 123456 });
     const bse = records(await all([fx('BhavCopy_BSE_CM_0_0_0_20251216_F_0000.CSV')]));
@@ -105,12 +105,14 @@ describe('detection by header', () => {
     ]);
     // A row whose Src disagrees with the file's, and a BSE row with an NSE token: rejects with file, line and reason.
     const text = readFileSync(fx('BhavCopy_BSE_CM_0_0_0_20251216_F_0000.CSV'), 'utf8').split('\r\n');
+    text[1] = text[1].replace(',CM,', ',FO,');
     text[2] = text[2].replace(',BSE,', ',NSE,');
     text[3] = text[3].replace(',543210,', ',2885,');
     const p = path.join(mkdtempSync(path.join(tmp, 'u-')), 'bse.csv');
     writeFileSync(p, text.join('\r\n'));
     const rejects = (await all([p])).flatMap((e) => (e.type === 'reject' ? [[e.reject.line, e.reject.reason]] : []));
     expect(rejects).toEqual([
+      [2, "Sgmt is 'FO', not CM (a capital-market bhavcopy)"],
       [3, "Src is 'NSE' in a BSE UDiFF file"],
       [4, "FinInstrmId '2885' is not a 6-digit BSE scrip code"],
     ]);

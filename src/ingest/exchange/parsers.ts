@@ -50,6 +50,8 @@ const bar = (b: Omit<PriceBar, 'type' | 'deliveryQty' | 'deliveryPct' | 'high52'
 function udiff(exchange: 'NSE' | 'BSE'): RowParser {
   const kind: ExchangeKind = exchange === 'NSE' ? 'nse-udiff-cm' : 'bse-udiff-cm';
   return (g) => {
+    const sgmt = text(g('Sgmt'), 'Sgmt');
+    if (sgmt !== 'CM') throw new BadValue(`Sgmt is '${sgmt}', not CM (a capital-market bhavcopy)`);
     const src = text(g('Src'), 'Src');
     if (src !== exchange) throw new BadValue(`Src is '${src}' in a ${exchange} UDiFF file`);
     const code = text(g('FinInstrmId'), 'FinInstrmId');
