@@ -68,6 +68,18 @@ export function lastSession(db: Db): IsoDate | undefined {
   return latestSessionBefore(db, '9999-12-31');
 }
 
+/**
+ * One sequential pass over the price rows dated in [from, to] (the `+` keeps
+ * it a plain table scan, no index): the benchmark's floor, what SQLite needs
+ * to read the rows the extraction reads once.
+ */
+export function scanPrices(db: Db, from: IsoDate, to: IsoDate): { rows: number; checksum: number } {
+  const r = db
+    .prepare('SELECT count(*) AS rows, sum(high + low + close + volume) AS checksum FROM daily_prices WHERE +trade_date BETWEEN ? AND ?')
+    .get(from, to) as { rows: number; checksum: number | null };
+  return { rows: r.rows, checksum: r.checksum ?? 0 };
+}
+
 /** Every session with prices, oldest first. */
 export function priceSessions(db: Db): IsoDate[] {
   return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
