@@ -6,6 +6,7 @@ import type { IsoDate } from '../market/dates.js';
 import type { Prediction } from './types.js';
 import type { RunCounts } from '../predictions/types.js';
 import { formatDuration } from '../util/format.js';
+import { whyText } from './drivers.js';
 
 export interface StageTiming {
   name: string;
@@ -30,6 +31,11 @@ export interface ReportInput {
   subset?: string;
   /** Why a run did not publish its outputs as the date's (docs/runs.md); undefined when it did. */
   notPublished?: string;
+  /**
+   * Why the run's stocks could not be explained (the model has neither node covers nor a background);
+   * undefined when they were: the top-20 table then has a "Why" column (the two strongest drivers).
+   */
+  explanationsUnavailable?: string;
 }
 
 const LINE = '='.repeat(40);
@@ -71,13 +77,16 @@ export function renderReport(r: ReportInput): string {
     `- Low Confidence: ${int(c.low)} (${pct(c.low, c.processed)})`,
     '',
     'TOP 20 PREDICTIONS:',
-    'Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence',
-    '-----|----------|------------|---------------------|-------------|------------',
+  );
+  const why = r.explanationsUnavailable === undefined;
+  if (!why) lines.push(`(explanations unavailable: ${r.explanationsUnavailable})`);
+  lines.push(
+    `Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence${why ? ' | Why' : ''}`,
+    `-----|----------|------------|---------------------|-------------|------------${why ? '|-----' : ''}`,
   );
   r.ranked.slice(0, 20).forEach((p, i) => {
-    lines.push(
-      `${cell(String(i + 1), 4)} | ${cell(p.bse_code, 8)} | ${cell(p.nse_symbol ?? '-', 10)} | ${cell(p.company_name, 19)} | ${cell(p.probability.toFixed(2), 11)} | ${p.confidence}`,
-    );
+    const row = `${cell(String(i + 1), 4)} | ${cell(p.bse_code, 8)} | ${cell(p.nse_symbol ?? '-', 10)} | ${cell(p.company_name, 19)} | ${cell(p.probability.toFixed(2), 11)} | `;
+    lines.push(why ? `${row}${cell(p.confidence, 10)} | ${whyText(p.drivers)}` : `${row}${p.confidence}`);
   });
   if (r.ranked.length === 0) lines.push('(no stocks scored)');
   const total = r.stages.reduce((a, s) => a + s.ms, 0);

@@ -15,20 +15,13 @@ import { MarketStore } from '../../market/store.js';
 import { predictionOf } from '../../model/confidence.js';
 import type { LoadedModel } from '../../model/loader.js';
 import { scoreRows } from '../../model/score.js';
+import { f32 } from '../../util/format.js';
 import { DateContexts, type DateBuildLimits } from '../date-contexts.js';
 import { ApiError } from '../errors.js';
 import type { BatchItemPredictionT, BatchItemResultT, FeatureRowResponseT, FeatureValuesT, PredictRequestT } from '../schemas.js';
 import type { ServerSources } from './sources.js';
 
-/** The shortest decimal that reads back as the same float32 (0.1 instead of 0.10000000149011612). */
-export function f32(v: number): number {
-  if (!Number.isFinite(v)) return v;
-  for (let p = 1; p <= 9; p++) {
-    const s = Number(v.toPrecision(p));
-    if (Math.fround(s) === v) return s;
-  }
-  return v;
-}
+export { f32 };
 
 export function featureMap(values: Float32Array, offset = 0): FeatureValuesT {
   const out: Record<string, number> = {};
