@@ -36,6 +36,8 @@ export interface ReportInput {
    * undefined when they were: the top-20 table then has a "Why" column (the two strongest drivers).
    */
   explanationsUnavailable?: string;
+  /** How the drivers were computed (e.g. 'node covers recorded with the model'), when they were. */
+  explanationBasis?: string;
 }
 
 const LINE = '='.repeat(40);
@@ -61,6 +63,7 @@ export function renderReport(r: ReportInput): string {
     `Duration: ${formatDuration(r.durationMs)}`,
     `Status: ${r.status}`,
   );
+  if (r.explanationsUnavailable === undefined && r.explanationBasis !== undefined) lines.push(`Explanations: exact TreeSHAP in log-odds (${r.explanationBasis})`);
   if (r.subset !== undefined) lines.push(`Scope: SUBSET (${r.subset}): not the whole date; the date's stored predictions and files are unchanged`);
   if (r.notPublished !== undefined) lines.push(`Published: no (${r.notPublished})`);
   lines.push(
@@ -93,7 +96,7 @@ export function renderReport(r: ReportInput): string {
   lines.push('', 'PERFORMANCE:');
   for (const s of r.stages) {
     const per = c.processed > 0 ? ` (avg ${(s.ms / Math.max(1, c.processed)).toFixed(3)}ms/stock)` : '';
-    lines.push(`- ${s.name}: ${formatDuration(s.ms)}${s.name === 'Feature Extraction' || s.name === 'Model Prediction' ? per : ''}`);
+    lines.push(`- ${s.name}: ${formatDuration(s.ms)}${s.name === 'Feature Extraction' || s.name === 'Model Prediction' || s.name === 'Explanations' ? per : ''}`);
   }
   lines.push(`- Throughput: ${(c.universe / Math.max(total / 1000, 1e-3)).toFixed(1)} stocks/second`);
   lines.push(
