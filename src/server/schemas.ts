@@ -226,7 +226,7 @@ export const BatchItemError = Type.Object(
 export const BatchItemResult = Type.Object(
   {
     index: Type.Integer({ minimum: 0, description: 'position of the request in `predictions`' }),
-    status: Type.Integer({ description: 'the HTTP status this item would have had alone (200, 400, 404, 422, 501)' }),
+    status: Type.Integer({ description: 'the HTTP status this item would have had alone (200, 400, 404, 422)' }),
     prediction: Type.Optional(Ref(BatchItemPrediction)),
     error: Type.Optional(Ref(BatchItemError)),
   },
