@@ -160,7 +160,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     let explainBasis = '';
     const explained = await timed('explain', (): RunDrivers | string => {
       try {
-        const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n} feature rows` }));
+        const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
         const d = runDrivers(fs.block.codes, fs.block.values, probs, ex.explain(fs.block.values, n));
         if (typeof d !== 'string') explainBasis = ex.basis;
         return d;

@@ -61,7 +61,7 @@ export async function explainStock(o: ExplainStockOptions): Promise<string> {
         if (!usable) return undefined;
         const d = store!.featureRowsOfDate(o.date) ? o.date : store!.latestFeatureDate();
         const rows = d === undefined ? undefined : store!.featureRowsOfDate(d);
-        return rows && d !== undefined ? { X: rows.values, n: rows.n, what: `the ${rows.n} feature rows stored for ${d}` } : undefined;
+        return rows && d !== undefined ? { X: rows.values, n: rows.n, what: `the ${rows.n.toLocaleString('en-US')} feature rows stored for ${d}` } : undefined;
       };
       let text: string;
       try {

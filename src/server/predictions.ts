@@ -126,7 +126,7 @@ export class PredictionsReader {
     if (!this.store.usable()) return undefined;
     const date = this.store.latestFeatureDate();
     const rows = date === undefined ? undefined : this.store.featureRowsOfDate(date);
-    return rows && date !== undefined ? { X: rows.values, n: rows.n, what: `the ${rows.n} feature rows stored for ${date}` } : undefined;
+    return rows && date !== undefined ? { X: rows.values, n: rows.n, what: `the ${rows.n.toLocaleString('en-US')} feature rows stored for ${date}` } : undefined;
   }
 
   /** A stock's stored feature row for a date (feature set of this build), if the batch stored one. */
