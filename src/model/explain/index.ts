@@ -181,10 +181,12 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
         const tb = useTables ? tables[k] : null;
         const split = t.mode[0] !== MODE_LEAF;
         for (let i = 0, off = 0; i < n; i++, off += F) {
+          if (tb) {
+            margin[i] += tableShap(t, tb, X, off, values, off, hot);
+            continue;
+          }
           margin[i] += t.value[leafOf(t, X, off)];
-          if (!split) continue;
-          if (tb) tableShap(t, tb, X, off, values, off, hot);
-          else treeShap(t, covers[k], X, off, values, off, buf);
+          if (split) treeShap(t, covers[k], X, off, values, off, buf);
         }
       }
       for (let i = 0; i < n; i++) probability[i] = applyPostTransform(model.postTransform, margin[i]);

@@ -33,6 +33,8 @@ export interface TreeTables {
   /** Per leaf: offset of its table (2^k masks × k values). */
   tableStart: Int32Array;
   table: Float64Array;
+  /** Per leaf: its value (the margin share when a row reaches it). */
+  leafValue: Float64Array;
 }
 
 /** Table entries (doubles) a tree would need: Σ over leaves of 2^k · k. */
@@ -65,6 +67,7 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
   const slotFeature: number[] = [];
   const tableStart: number[] = [];
   const table: number[] = [];
+  const leafValue: number[] = [];
   const fact = [1];
   for (let i = 1; i <= 64; i++) fact.push(fact[i - 1] * i);
 
@@ -81,6 +84,7 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
       return;
     }
     const v = t.value[p];
+    leafValue.push(v);
     const feats: number[] = [];
     const z: number[] = [];
     for (const s of path) {
@@ -136,27 +140,36 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
     slotFeature: Int32Array.from(slotFeature),
     tableStart: Int32Array.from(tableStart),
     table: Float64Array.from(table),
+    leafValue: Float64Array.from(leafValue),
   };
 }
 
 /**
- * Adds tree `t`'s SHAP values for row X[o … o+F) into phi[po …]; `hot` is a
- * scratch array of at least t.mode.length bytes.
+ * Adds tree `t`'s SHAP values for row X[o … o+F) into phi[po …] and returns
+ * the value of the leaf the row reaches; `hot` is a scratch array of at least
+ * t.mode.length bytes.
  */
-export function tableShap(t: PlainTree, tb: TreeTables, X: Float32Array, o: number, phi: Float64Array, po: number, hot: Uint8Array): void {
-  const { splits, stepStart, stepNode, stepDir, stepSlot, leafK, slotStart, slotFeature, tableStart, table } = tb;
+export function tableShap(t: PlainTree, tb: TreeTables, X: Float32Array, o: number, phi: Float64Array, po: number, hot: Uint8Array): number {
+  const { splits, stepStart, stepNode, stepDir, stepSlot, leafK, slotStart, slotFeature, tableStart, table, leafValue } = tb;
   const { mode, feature, threshold, missingTrue } = t;
   for (let s = 0; s < splits.length; s++) {
     const p = splits[s];
-    hot[p] = goesTrue(mode[p], X[o + feature[p]], threshold[p], missingTrue[p]) ? 1 : 0;
+    const x = X[o + feature[p]];
+    // BRANCH_LEQ (what stockflow's exporter writes) inline; other modes through goesTrue.
+    hot[p] = mode[p] === 0 ? (x <= threshold[p] || (missingTrue[p] === 1 && x !== x) ? 1 : 0) : goesTrue(mode[p], x, threshold[p], missingTrue[p]) ? 1 : 0;
   }
   const nLeaves = leafK.length;
+  let reached = 0;
   for (let l = 0; l < nLeaves; l++) {
     const k = leafK[l];
-    let mask = (1 << k) - 1;
+    const full = (1 << k) - 1;
+    let mask = full;
     for (let s = stepStart[l], e = stepStart[l + 1]; s < e; s++) if (hot[stepNode[s]] !== stepDir[s]) mask &= ~(1 << stepSlot[s]);
+    // every step agrees exactly when every slot does: the leaf the row reaches
+    if (mask === full) reached = leafValue[l];
     const base = tableStart[l] + mask * k;
     const fs = slotStart[l];
     for (let j = 0; j < k; j++) phi[po + slotFeature[fs + j]] += table[base + j];
   }
+  return reached;
 }
