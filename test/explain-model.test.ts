@@ -94,6 +94,10 @@ describe('the shipped model (upper-circuit/1.0.0, no covers) on a generated mark
     for (let i = 0; i < bgN; i++) mean += b.margin[i];
     mean /= bgN;
     expect(Math.abs(mean - ex.base)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(mean)));
+    // the two exact algorithms agree on the real model
+    expect(ex.algorithm).toBe('tables');
+    const rec = explainerFromOnnx(bytes, { background: { X: bg, n: bgN }, algorithm: 'recursive' }).explain(X, n);
+    for (let k = 0; k < e.values.length; k++) expect(Math.abs(rec.values[k] - e.values[k])).toBeLessThan(1e-9);
     // some stock has a non-zero contribution on several features (the explanation is not degenerate)
     let nonZero = 0;
     for (let f = 0; f < F; f++) if (e.values[f] !== 0) nonZero++;

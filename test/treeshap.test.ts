@@ -153,8 +153,8 @@ const GRID = [-1, -0.5, 0, 0.25, 1].map(f32);
 const close = (a: number, b: number, rel = 1e-9): void => expect(Math.abs(a - b)).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(a), Math.abs(b)));
 
 describe('TreeSHAP against brute-force Shapley values', () => {
-  for (const seed of [1, 2, 3, 4, 5, 6]) {
-    it(`random ensemble seed ${seed}: model covers (nodes_hitrates), every branch mode, NaN inputs`, () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) for (const algorithm of ['recursive', 'tables'] as const) {
+    it(`random ensemble seed ${seed}, ${algorithm}: model covers (nodes_hitrates), every branch mode, NaN inputs`, () => {
       const r = rand(seed);
       const F = 6;
       const trees = Array.from({ length: 4 }, () => randomTree(r, F, 4 + (seed % 2), GRID));
@@ -164,8 +164,9 @@ describe('TreeSHAP against brute-force Shapley values', () => {
       zeroLeaf(trees[0]);
       trees.forEach(fillCovers);
       const base = f32(-1.25);
-      const ex = explainerFromOnnx(encode(trees, F, base, true));
+      const ex = explainerFromOnnx(encode(trees, F, base, true), { algorithm });
       expect(ex.coverSource).toBe('model');
+      expect(ex.algorithm).toBe(algorithm);
       const n = 40;
       const X = randomRows(r, n, F, GRID);
       const e = ex.explain(X, n);
@@ -184,7 +185,8 @@ describe('TreeSHAP against brute-force Shapley values', () => {
     });
   }
 
-  it('without nodes_hitrates: covers from background rows match brute force over the oracle’s own counts', () => {
+  for (const algorithm of ['recursive', 'tables'] as const)
+  it(`without nodes_hitrates (${algorithm}): covers from background rows match brute force over the oracle’s own counts`, () => {
     const r = rand(42);
     const F = 5;
     const trees = Array.from({ length: 3 }, () => randomTree(r, F, 4, GRID));
@@ -199,7 +201,7 @@ describe('TreeSHAP against brute-force Shapley values', () => {
     for (let i = 0; i < 200; i++) for (const t of trees) count(t, bg.subarray(i * F, (i + 1) * F));
     const bytes = encode(trees, F, 0.5, false);
     expect(() => explainerFromOnnx(bytes)).toThrow(ExplanationUnavailable);
-    const ex = explainerFromOnnx(bytes, { background: { X: bg, n: 200 } });
+    const ex = explainerFromOnnx(bytes, { background: { X: bg, n: 200 }, algorithm });
     expect(ex.coverSource).toBe('background');
     expect(ex.backgroundRows).toBe(200);
     const X = randomRows(r, 30, F, GRID);

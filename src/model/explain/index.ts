@@ -16,6 +16,7 @@
  */
 import { applyPostTransform, leafOf, readModelForm, MODE_LEAF, type LinearForm, type ModelForm, type PostTransform, type TreeEnsemble } from '../onnx/read.js';
 import { PathBuffers, treeExpectation, treeShap } from './treeshap.js';
+import { buildTables, tableShap, tableSize, type TreeTables } from './tables.js';
 
 export { readModelForm } from '../onnx/read.js';
 export type { ModelForm, TreeEnsemble, LinearForm, PlainTree, PostTransform } from '../onnx/read.js';
@@ -42,7 +43,19 @@ export interface ExplainerOptions {
    * mean for a linear model. Ignored for a tree model with its own covers.
    */
   background?: FeatureRows;
+  /**
+   * How tree values are computed (both exact, the same numbers to rounding):
+   * 'recursive' is Algorithm 2 of Lundberg et al. (O(leaves · depth²) per tree
+   * and row); 'tables' precomputes per-leaf tables once (Σ 2^k·k doubles per
+   * tree, k = distinct features on a leaf's path) and then costs
+   * O(splits + leaves · depth) per tree and row. 'auto' (the default) takes
+   * 'tables' when they fit in {@link TABLE_BUDGET} doubles.
+   */
+  algorithm?: 'auto' | 'recursive' | 'tables';
 }
+
+/** Table entries (float64) 'auto' allows for the whole model: 4 Mi = 32 MiB. */
+export const TABLE_BUDGET = 4 * 1024 * 1024;
 
 export interface Explanation {
   /** Expected margin (over covers, or at the background mean): the same for every row. */
@@ -65,6 +78,8 @@ export interface Explainer {
   /** Number of background rows used (0 when coverSource is 'model'). */
   readonly backgroundRows: number;
   readonly postTransform: PostTransform;
+  /** The tree algorithm in use ('closed-form' for a linear model). */
+  readonly algorithm: 'recursive' | 'tables' | 'closed-form';
   /** Expected margin: the `base` of every explanation. */
   readonly base: number;
   /** Explains rows X [n, nFeatures] (row-major float32, NaN allowed). Throws RangeError on a shape mismatch. */
@@ -136,28 +151,45 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
   for (let k = 0; k < model.trees.length; k++) base += treeExpectation(model.trees[k], covers[k]);
   const maxDepth = model.trees.reduce((m, t) => Math.max(m, t.depth), 0);
   const buf = new PathBuffers(maxDepth);
+  const want = o.algorithm ?? 'auto';
+  let useTables = want === 'tables';
+  if (want === 'auto') {
+    let size = 0;
+    for (const t of model.trees) if ((size += tableSize(t)) > TABLE_BUDGET) break;
+    useTables = size <= TABLE_BUDGET && maxDepth <= 24;
+  }
+  const tables: (TreeTables | null)[] = useTables ? model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k]))) : [];
+  const hot = new Uint8Array(model.trees.reduce((m, t) => Math.max(m, t.mode.length), 0));
   return {
     kind: 'trees',
     nFeatures: F,
     coverSource,
     backgroundRows,
     postTransform: model.postTransform,
+    algorithm: useTables ? 'tables' : 'recursive',
     base,
     explain(X: Float32Array, n: number): Explanation {
       checkRows(X, n, F, 'explain');
       const values = new Float64Array(n * F);
       const margin = new Float64Array(n);
       const probability = new Float64Array(n);
-      for (let i = 0, off = 0; i < n; i++, off += F) {
-        let m = model.base;
-        for (let k = 0; k < model.trees.length; k++) {
-          const t = model.trees[k];
-          m += t.value[leafOf(t, X, off)];
-          if (t.mode[0] !== MODE_LEAF) treeShap(t, covers[k], X, off, values, off, buf);
+      margin.fill(model.base);
+      // Tree-major order: one tree's tables stay in cache while every row passes through it.
+      // Each row still receives its trees' contributions in tree order (the same sums as row-major).
+      for (let k = 0; k < model.trees.length; k++) {
+        const t = model.trees[k];
+        const tb = useTables ? tables[k] : null;
+        const split = t.mode[0] !== MODE_LEAF;
+        for (let i = 0, off = 0; i < n; i++, off += F) {
+          if (tb) {
+            margin[i] += tableShap(t, tb, X, off, values, off, hot);
+            continue;
+          }
+          margin[i] += t.value[leafOf(t, X, off)];
+          if (split) treeShap(t, covers[k], X, off, values, off, buf);
         }
-        margin[i] = m;
-        probability[i] = applyPostTransform(model.postTransform, m);
       }
+      for (let i = 0; i < n; i++) probability[i] = applyPostTransform(model.postTransform, margin[i]);
       return { base, values, margin, probability };
     },
   };
@@ -188,6 +220,7 @@ function linearExplainer(model: LinearForm, o: ExplainerOptions): Explainer {
     coverSource: 'background',
     backgroundRows: bg.n,
     postTransform: model.postTransform,
+    algorithm: 'closed-form',
     base,
     explain(X: Float32Array, n: number): Explanation {
       checkRows(X, n, F, 'explain');
