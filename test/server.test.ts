@@ -279,7 +279,7 @@ describe('POST /predict', () => {
     expect(expectErrorBody(bad, 400, 'INVALID_REQUEST').message).toContain('NOTTHIS');
   });
 
-  it('404 STOCK_NOT_FOUND, 422 FEATURE_EXTRACTION_FAILED with the reason, 501 for include_shap', async () => {
+  it('404 STOCK_NOT_FOUND, 422 FEATURE_EXTRACTION_FAILED with the reason', async () => {
     const code = scorable[0];
     const nf = expectErrorBody(await app.inject({ method: 'POST', url: `${V}/predict`, payload: { bse_code: '999999', prediction_date: MORNING_DATE } }), 404, 'STOCK_NOT_FOUND');
     expect(nf.bse_code).toBe('999999');
@@ -293,12 +293,6 @@ describe('POST /predict', () => {
       const b = expectErrorBody(await app.inject({ method: 'POST', url: `${V}/predict`, payload: { bse_code: code, prediction_date: date } }), 422, 'FEATURE_EXTRACTION_FAILED');
       expect(b).toMatchObject({ bse_code: code, reason });
     }
-    const shap = expectErrorBody(
-      await app.inject({ method: 'POST', url: `${V}/predict`, payload: { bse_code: code, prediction_date: MORNING_DATE, include_shap: true } }),
-      501,
-      'NOT_IMPLEMENTED',
-    );
-    expect(shap.message).toMatch(/SHAP/);
   });
 
   it('400 INVALID_REQUEST for schema failures, bad JSON and impossible dates; 413 and 415 in the same body', async () => {
@@ -361,13 +355,13 @@ describe('POST /batch_predict', () => {
     spy.mockRestore();
     expect(r.statusCode).toBe(200);
     const b = json<{ count: number; succeeded: number; failed: number; model_version: string; results: Record<string, unknown>[] }>(r);
-    expect(b).toMatchObject({ count: 7, succeeded: 3, failed: 4, model_version: '1.0.0' });
+    expect(b).toMatchObject({ count: 7, succeeded: 4, failed: 3, model_version: '1.0.0' });
     expect(b.results.map((x) => [x.index, x.status, (x.error as { error?: string } | undefined)?.error ?? null])).toEqual([
       [0, 200, null],
       [1, 404, 'STOCK_NOT_FOUND'],
       [2, 200, null],
       [3, 422, 'FEATURE_EXTRACTION_FAILED'],
-      [4, 501, 'NOT_IMPLEMENTED'],
+      [4, 200, null], // include_shap (test/explain-api.test.ts checks the values)
       [5, 400, 'INVALID_REQUEST'],
       [6, 200, null],
     ]);
@@ -754,7 +748,8 @@ describe('headers, errors, docs', () => {
       for (const c of codes) expect(op.responses[c].description, `${m} ${p} ${c}`).toBeTruthy();
       if (p.includes('{bse_code}')) expect(JSON.stringify(op.parameters)).toContain('"in":"path"');
     }
-    expect(Object.keys(doc.paths['/api/v1/predict'].post.responses).sort()).toEqual(['200', '400', '404', '413', '415', '422', '429', '500', '501', '503']);
+    expect(Object.keys(doc.paths['/api/v1/predict'].post.responses).sort()).toEqual(['200', '400', '404', '413', '415', '422', '429', '500', '503']);
+    expect(Object.keys(doc.paths['/api/v1/predictions/{bse_code}'].get.responses).sort()).toContain('422');
     // Every $ref resolves; OpenAPI 3.0 has no type arrays and no $id.
     const text = JSON.stringify(doc);
     for (const m of text.matchAll(/"\$ref":"([^"]+)"/g)) {
@@ -768,7 +763,8 @@ describe('headers, errors, docs', () => {
     }
     const predictReq = doc.components.schemas.PredictRequest as { properties: Record<string, { description?: string }>; required: string[] };
     expect(predictReq.required.sort()).toEqual(['bse_code', 'prediction_date']);
-    expect(predictReq.properties.include_shap.description).toContain('501');
+    expect(predictReq.properties.include_shap.description).toContain('EXPLANATION_UNAVAILABLE');
+    expect(doc.components.schemas.ShapValues).toBeDefined();
     const ui = await app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(ui.statusCode);
     const page = ui.statusCode === 302 ? await app.inject({ method: 'GET', url: String(ui.headers.location) }) : ui;

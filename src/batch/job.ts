@@ -27,6 +27,8 @@ export interface JobFlags {
   wait?: boolean;
   notify: boolean;
   force?: boolean;
+  /** `--explain`: three driver columns in the predictions CSV. */
+  explain?: boolean;
 }
 
 export interface JobContext {
@@ -85,6 +87,7 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal, mode
     log: c.log,
     signal,
     progress: c.progress,
+    csvDrivers: f.explain === true,
   }).finally(() => own?.release());
   if (f.notify) await sendRunNotifications(result, c.cfg, c.log.child({ runId: result.runId, date }));
   const out = c.out;
@@ -94,6 +97,7 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal, mode
       `${result.counts.skipped} skipped (${pct}%), ${result.counts.predictedUc} predicted upper circuit, ${result.counts.high} HIGH` +
       (result.scope === 'subset' ? ` [subset: ${result.selection ?? ''}]` : ''),
   );
+  if (result.explanations.startsWith('unavailable')) out(`explanations ${result.explanations} (the run stores no drivers)`);
   if (!result.published) out(`not published: ${result.notPublished ?? ''}; this run's own files:`);
   out(`report:      ${result.paths.report}`);
   out(`predictions: ${result.paths.predictionsCsv}`);

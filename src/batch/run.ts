@@ -23,6 +23,8 @@ import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/scoring-model.js';
+import { ExplanationUnavailable } from '../model/explainers.js';
+import { runDrivers, type RunDrivers } from './explain.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
 import type { Progress } from './progress.js';
@@ -39,6 +41,8 @@ export interface BatchOptions extends PlanOptions {
   log: Logger;
   signal?: AbortSignal;
   progress?: Progress;
+  /** `--explain`: the predictions CSV gets the three driver columns (default: the spec's 7 columns). */
+  csvDrivers?: boolean;
 }
 
 export type BatchCounts = RunCounts;
@@ -77,6 +81,8 @@ export interface BatchResult {
   ranked: Prediction[];
   reportText: string;
   fingerprint: string;
+  /** 'explained (<basis>)' or 'unavailable: <reason>' (batch_runs.explanations). */
+  explanations: string;
 }
 
 function interrupted(): StockflowError {
@@ -149,6 +155,25 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     const ranked = rank(fs.block.codes, probs, stocks);
     checkAbort();
 
+    // explain: every scored stock (docs/models.md, "Explanations"). A model that cannot be
+    // explained leaves the run as it is: no drivers stored, the report says why.
+    let explainBasis = '';
+    const explained = await timed('explain', (): RunDrivers | string => {
+      try {
+        const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, ex.explain(fs.block.values, n));
+        if (typeof d !== 'string') explainBasis = ex.basis;
+        return d;
+      } catch (e) {
+        if (e instanceof ExplanationUnavailable) return e.reason;
+        throw e;
+      }
+    });
+    const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
+    if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
+    else for (const r of ranked) r.drivers = explained.byCode.get(r.bse_code);
+    checkAbort();
+
     // write
     const skips: SkipRecord[] = [...p.rejected, ...fs.block.skips];
     const skipped: SkippedStock[] = skips
@@ -200,13 +225,14 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       counts,
       stageMs,
       fingerprint,
+      explanations,
       error: status === 'budget_exceeded' ? `skipped ${(100 * skippedPct).toFixed(2)}% > ${(100 * maxErrorRate).toFixed(2)}%` : undefined,
     };
     const written = await timed('write', () => {
       // The CSVs are staged first and published only after the database commit:
       // a run that fails or is killed before it commits replaces no earlier file.
       for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
-      const staged = [stageFile(paths.predictionsCsv, predictionsCsv(ranked))];
+      const staged = [stageFile(paths.predictionsCsv, predictionsCsv(ranked, { drivers: o.csvDrivers }))];
       let rows = 0;
       try {
         staged.push(stageFile(paths.skippedCsv, skippedCsv(skipped)));
@@ -224,6 +250,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
               skipped,
               features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
               timestamp,
+              explanations: typeof explained === 'string' ? undefined : explained.stored,
             },
             finish,
           ).predictions;
@@ -252,6 +279,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       ['model_load', 'Model Load'],
       ['extract', 'Feature Extraction'],
       ['score', 'Model Prediction'],
+      ['explain', 'Explanations'],
       ['write', 'Database Write'],
     ];
     const stages: StageTiming[] = stageNames.map(([k, name]) => ({ name, ms: stageMs[k] ?? 0 }));
@@ -278,6 +306,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       maxErrorRate,
       subset: selection,
       notPublished,
+      explanationsUnavailable: typeof explained === 'string' ? explained : undefined,
+      explanationBasis: typeof explained === 'string' ? undefined : explainBasis,
     });
     writeFileAtomic(paths.report, reportText);
     const result: BatchResult = {
@@ -299,6 +329,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       ranked,
       reportText,
       fingerprint,
+      explanations,
     };
     log.info({ status, published, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
     return result;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
- * Parts: generate, features, model, batch (the default: all four), serve.
+ * Parts: generate, features, model, batch, startup, explain (the default: all six), serve.
  * The demo market is generated into the data directory if absent.
  * Figures go to stdout; nothing here is asserted by tests.
  */
@@ -28,7 +28,7 @@ const line = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup']);
+  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup', 'explain']);
   const cfg = loadConfig({});
   const log = createLogger('warn');
   line(`stockflow bench: data ${cfg.dataDir}, models ${cfg.modelsDir}, threads ${cfg.threads}, node ${process.version}`);
@@ -88,8 +88,7 @@ async function main(): Promise<void> {
     line(`model: ${loaded.ref} (${mb(loaded.sizeBytes)}) loaded in ${loadMs.toFixed(0)} ms; scoring ${n} rows in groups of 1,000: median ${runs[2].toFixed(1)} ms (min ${runs[0].toFixed(1)}, max ${runs[4].toFixed(1)})`);
     await loader.close();
   }
-  market.close();
-
+  let batchScoreMs: number | undefined;
   if (parts.has('batch')) {
     const lock = await acquireBatchLock(cfg.dataDir, { wait: true });
     try {
@@ -98,6 +97,7 @@ async function main(): Promise<void> {
         () => model?.release(),
       );
       const total = r.durationMs;
+      batchScoreMs = r.stageMs.score;
       line(`batch: ${date}: ${r.counts.universe} stocks in ${(total / 1000).toFixed(2)} s end to end = ${Math.round((r.counts.universe / total) * 1000)} stocks/s = ${xFloor(total)}; status ${r.status}`);
       line(`batch stages (ms): ${Object.entries(r.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       line(`batch: ${r.counts.processed} scored, ${r.counts.skipped} skipped, ${r.counts.predictedUc} predicted UC (${r.counts.high} HIGH)`);
@@ -105,6 +105,12 @@ async function main(): Promise<void> {
       lock.release();
     }
   }
+
+  if (parts.has('explain')) {
+    const { benchExplain } = await import('./explain.js');
+    for (const l of await benchExplain({ cfg, log, market, stocks, date, batchScoreMs })) line(l);
+  }
+  market.close();
 
   if (parts.has('startup')) {
     const { benchStartup } = await import('./startup.js');

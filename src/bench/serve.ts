@@ -7,7 +7,8 @@
  * main thread; every response's latency is recorded (in fractional ms) to
  * give p50/p95/p99. Three runs:
  *   - GET  /api/v1/predictions/{code}  stored look-ups over the latest run's stocks
- *   - POST /api/v1/predict             the latest run's date: features from the store (then the LRU)
+ *   - POST /api/v1/predict             the latest run's date: features from the store (then the LRU),
+ *                                      without and with include_shap (10 connections, then 1)
  *   - POST /api/v1/predict             a date without stored features and more stocks than the
  *                                      feature LRU holds: every request extracts features now
  *                                      (again with one connection: the latency without queueing)
@@ -139,8 +140,13 @@ async function drive(url: string, label: string, requests: AutocannonRequest[], 
 
 const json = { 'content-type': 'application/json' };
 
-function predictRequests(codes: readonly string[], date: IsoDate): AutocannonRequest[] {
-  return codes.map((code) => ({ method: 'POST', path: '/api/v1/predict', headers: json, body: JSON.stringify({ bse_code: code, prediction_date: date }) }));
+function predictRequests(codes: readonly string[], date: IsoDate, shap = false): AutocannonRequest[] {
+  return codes.map((code) => ({
+    method: 'POST',
+    path: '/api/v1/predict',
+    headers: json,
+    body: JSON.stringify(shap ? { bse_code: code, prediction_date: date, include_shap: true } : { bse_code: code, prediction_date: date }),
+  }));
 }
 
 export async function benchServe(o: BenchServeOptions): Promise<string> {
@@ -197,6 +203,11 @@ export async function benchServe(o: BenchServeOptions): Promise<string> {
       await drive(started.url, 'warm-up', predictRequests(warm, run.date), 2, connections);
       results.push(await drive(started.url, `GET  /api/v1/predictions/{code}   (${run.codes.length} stocks of ${run.date})`, lookups, seconds, connections));
       results.push(await drive(started.url, `POST /api/v1/predict  stored features (${warm.length} stocks, ${run.date})`, predictRequests(warm, run.date), seconds, connections));
+      // include_shap: the same requests explained too (the explainer is built once per loaded model, in the warm-up).
+      await drive(started.url, 'warm-up', predictRequests(warm, run.date, true), 1, connections);
+      results.push(await drive(started.url, `POST /api/v1/predict  stored features + include_shap`, predictRequests(warm, run.date, true), seconds, connections));
+      results.push(await drive(started.url, `POST /api/v1/predict  stored features, 1 connection`, predictRequests(warm, run.date), seconds, 1));
+      results.push(await drive(started.url, `POST /api/v1/predict  stored features + include_shap, 1 connection`, predictRequests(warm, run.date, true), seconds, 1));
     } else {
       notes.push('no succeeded batch run in predictions.db: the look-up and stored-feature runs were skipped (run `stockflow batch` first)');
     }

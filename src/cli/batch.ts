@@ -53,6 +53,7 @@ export function registerBatch(program: Command): void {
     .option('--allow-stale', 'run even when the last session is more than 7 days before the date')
     .option('--wait', 'wait for another running batch instead of exiting')
     .option('--no-notify', 'do not send Slack/email notifications')
+    .option('--explain', 'add the three strongest drivers (driver_1..3: feature=value (±log-odds contribution)) to the predictions CSV')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
     .addHelpText(
@@ -63,6 +64,7 @@ Examples:
   stockflow batch --date today --data-dir /data
   stockflow batch --date 2025-11-14 --earnings-within 30 --max-error-rate 0.05
   stockflow batch --from 2025-10-01 --to 2025-10-31        # backfill, resumable
+  stockflow batch --date 2025-11-14 --explain              # CSV with driver_1..driver_3
 
 Exit codes: 0 success; 1 unexpected error; 2 bad arguments; 3 missing inputs
 or no usable model; 4 error budget exceeded (outputs written); 5 another

@@ -16,6 +16,7 @@ import { registerNotify } from './notify.js';
 import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
 import { registerServe } from './serve.js';
+import { registerExplain } from './explain.js';
 
 loadDotEnv();
 
@@ -40,6 +41,7 @@ registerNotify(program);
 registerTrain(program);
 registerModels(program);
 registerServe(program);
+registerExplain(program);
 
 try {
   await program.parseAsync(process.argv);

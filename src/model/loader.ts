@@ -96,6 +96,8 @@ export interface LoadedModel {
   readonly session: InferenceSession;
   /** Size of model.onnx in bytes. */
   readonly sizeBytes: number;
+  /** model.onnx's bytes as verified (sha256) and loaded: explanations read the trees from them (src/model/explainers.ts). */
+  readonly bytes: Uint8Array;
   /** Time to read, verify and open it, in milliseconds. */
   readonly loadMs: number;
   /** ISO timestamp of the load. */
@@ -424,7 +426,7 @@ export class ModelLoader {
     const ms = performance.now() - t0;
     const ref = refOf(name, version);
     const at = new Date().toISOString();
-    const model: LoadedModel = Object.freeze({ ref, meta: opened.meta, session: opened.session, sizeBytes: opened.sizeBytes, loadMs: ms, loadedAt: at });
+    const model: LoadedModel = Object.freeze({ ref, meta: opened.meta, session: opened.session, sizeBytes: opened.sizeBytes, bytes: opened.bytes, loadMs: ms, loadedAt: at });
     const slot: Slot = { model, refs: 0, cached: false, current: false, released: false };
     this.live.add(slot);
     this.counters.loads++;

@@ -253,6 +253,8 @@ export interface OpenedModel {
   session: InferenceSession;
   /** Size of model.onnx in bytes. */
   sizeBytes: number;
+  /** model.onnx as verified against the recorded sha256 (what explanations read the trees from). */
+  bytes: Uint8Array;
 }
 
 export interface OpenOptions {
@@ -299,7 +301,7 @@ export async function openStoredModel(modelsDir: string, name: string, version: 
   if (sha !== meta.sha256)
     throw new ModelInvalidError(`sha256 mismatch: ${MODEL_FILE} is ${sha.slice(0, 12)}…, ${META_FILE} records ${meta.sha256.slice(0, 12)}… (file changed or damaged)`);
   const session = await openSession(bytes, meta.n_features, opts.sessionOptions);
-  return { meta, session, sizeBytes: bytes.byteLength };
+  return { meta, session, sizeBytes: bytes.byteLength, bytes };
 }
 
 // ---------------------------------------------------------------- register

@@ -12,6 +12,7 @@ import type { ModelMeta } from './metadata.js';
 import { PROBABILITIES_OUTPUT } from './contract.js';
 import { ModelInvalidError } from './errors.js';
 import type { ScoringModel } from './types.js';
+import { explainerOf } from './explainers.js';
 export const DEFAULT_GROUP_SIZE = 1000;
 
 /** The first line of an onnxruntime error, without its bracketed prefix noise. */
@@ -142,7 +143,7 @@ export async function scoreRows(model: SessionModel, X: Float32Array, n: number,
  * A loaded model as the batch's ScoringModel. `release` frees what holds the
  * session (the loader that opened it); without one it releases the session itself.
  */
-export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta }, release?: () => Promise<void>): ScoringModel {
+export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta; readonly bytes: Uint8Array }, release?: () => Promise<void>): ScoringModel {
   const m = model.meta;
   return {
     name: m.name,
@@ -151,6 +152,7 @@ export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta 
     sha256: m.sha256,
     rocAuc: typeof m.metrics?.roc_auc === 'number' ? m.metrics.roc_auc : undefined,
     score: (X, n, groupSize) => scoreRows(model, X, n, groupSize),
+    explainer: (background) => explainerOf(model, background),
     release: release ?? (() => model.session.release()),
   };
 }

@@ -1,3 +1,5 @@
+import type { BackgroundSource, Explainer } from './explainers.js';
+
 /**
  * What the batch and the server need of a model: its identity, a scoring
  * function over row-major feature rows [n, N_FEATURES], and a way to release
@@ -11,6 +13,12 @@ export interface ScoringModel {
   rocAuc?: number;
   /** P(upper circuit) per row, computed in groups of `groupSize` rows per onnxruntime run. */
   score(X: Float32Array, n: number, groupSize?: number): Promise<Float32Array>;
+  /**
+   * The model's explainer (exact TreeSHAP, src/model/explain), built once and kept with the model;
+   * `background` is asked for only when the model has no node covers of its own (docs/models.md).
+   * Throws ExplanationUnavailable when the model cannot be explained.
+   */
+  explainer(background?: BackgroundSource): Explainer & { basis: string };
   /** Releases the session (and the loader that opened it); the model cannot score afterwards. */
   release(): Promise<void>;
 }

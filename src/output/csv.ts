@@ -6,8 +6,11 @@ import { stringify } from 'csv-stringify/sync';
 import path from 'node:path';
 import type { IsoDate } from '../market/dates.js';
 import type { Prediction, SkippedStock } from './types.js';
+import { CSV_DRIVERS, driverCell } from './drivers.js';
 
 export const PREDICTION_CSV_COLUMNS = ['bse_code', 'nse_symbol', 'company_name', 'probability', 'label', 'confidence', 'market_cap_cr'] as const;
+/** The extra columns of `stockflow batch --explain`: the three strongest drivers, `feature=value (±contribution)`. */
+export const DRIVER_CSV_COLUMNS = Array.from({ length: CSV_DRIVERS }, (_, k) => `driver_${k + 1}`);
 export const SKIPPED_CSV_COLUMNS = ['bse_code', 'nse_symbol', 'company_name', 'reason', 'detail'] as const;
 
 /**
@@ -37,10 +40,15 @@ export function outputPaths(dir: string, d: IsoDate, tag?: string): OutputPaths 
 }
 
 
-export function predictionsCsv(rows: readonly Prediction[]): string {
+/**
+ * The ranked predictions: the spec's 7 columns, and with `drivers` (`--explain`)
+ * the three driver columns after them (empty cells when the run could not explain).
+ */
+export function predictionsCsv(rows: readonly Prediction[], o: { drivers?: boolean } = {}): string {
+  const base = (r: Prediction): (string | number)[] => [r.bse_code, r.nse_symbol ?? '', r.company_name, r.probability.toFixed(6), r.label, r.confidence, r.market_cap_cr ?? ''];
   return stringify(
-    rows.map((r) => [r.bse_code, r.nse_symbol ?? '', r.company_name, r.probability.toFixed(6), r.label, r.confidence, r.market_cap_cr ?? '']),
-    { header: true, columns: [...PREDICTION_CSV_COLUMNS], record_delimiter: 'windows' },
+    o.drivers ? rows.map((r) => [...base(r), ...DRIVER_CSV_COLUMNS.map((_, k) => driverCell(r.drivers?.[k]))]) : rows.map(base),
+    { header: true, columns: o.drivers ? [...PREDICTION_CSV_COLUMNS, ...DRIVER_CSV_COLUMNS] : [...PREDICTION_CSV_COLUMNS], record_delimiter: 'windows' },
   );
 }
 

@@ -6,6 +6,7 @@ import type { IsoDate } from '../market/dates.js';
 import type { Prediction } from './types.js';
 import type { RunCounts } from '../predictions/types.js';
 import { formatDuration } from '../util/format.js';
+import { whyText } from './drivers.js';
 
 export interface StageTiming {
   name: string;
@@ -30,6 +31,13 @@ export interface ReportInput {
   subset?: string;
   /** Why a run did not publish its outputs as the date's (docs/runs.md); undefined when it did. */
   notPublished?: string;
+  /**
+   * Why the run's stocks could not be explained (the model has neither node covers nor a background);
+   * undefined when they were: the top-20 table then has a "Why" column (the two strongest drivers).
+   */
+  explanationsUnavailable?: string;
+  /** How the drivers were computed (e.g. 'node covers recorded with the model'), when they were. */
+  explanationBasis?: string;
 }
 
 const LINE = '='.repeat(40);
@@ -55,6 +63,7 @@ export function renderReport(r: ReportInput): string {
     `Duration: ${formatDuration(r.durationMs)}`,
     `Status: ${r.status}`,
   );
+  if (r.explanationsUnavailable === undefined && r.explanationBasis !== undefined) lines.push(`Explanations: exact TreeSHAP in log-odds (${r.explanationBasis})`);
   if (r.subset !== undefined) lines.push(`Scope: SUBSET (${r.subset}): not the whole date; the date's stored predictions and files are unchanged`);
   if (r.notPublished !== undefined) lines.push(`Published: no (${r.notPublished})`);
   lines.push(
@@ -71,20 +80,23 @@ export function renderReport(r: ReportInput): string {
     `- Low Confidence: ${int(c.low)} (${pct(c.low, c.processed)})`,
     '',
     'TOP 20 PREDICTIONS:',
-    'Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence',
-    '-----|----------|------------|---------------------|-------------|------------',
+  );
+  const why = r.explanationsUnavailable === undefined;
+  if (!why) lines.push(`(explanations unavailable: ${r.explanationsUnavailable})`);
+  lines.push(
+    `Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence${why ? ' | Why' : ''}`,
+    `-----|----------|------------|---------------------|-------------|------------${why ? '|-----' : ''}`,
   );
   r.ranked.slice(0, 20).forEach((p, i) => {
-    lines.push(
-      `${cell(String(i + 1), 4)} | ${cell(p.bse_code, 8)} | ${cell(p.nse_symbol ?? '-', 10)} | ${cell(p.company_name, 19)} | ${cell(p.probability.toFixed(2), 11)} | ${p.confidence}`,
-    );
+    const row = `${cell(String(i + 1), 4)} | ${cell(p.bse_code, 8)} | ${cell(p.nse_symbol ?? '-', 10)} | ${cell(p.company_name, 19)} | ${cell(p.probability.toFixed(2), 11)} | `;
+    lines.push(why ? `${row}${cell(p.confidence, 10)} | ${whyText(p.drivers)}` : `${row}${p.confidence}`);
   });
   if (r.ranked.length === 0) lines.push('(no stocks scored)');
   const total = r.stages.reduce((a, s) => a + s.ms, 0);
   lines.push('', 'PERFORMANCE:');
   for (const s of r.stages) {
     const per = c.processed > 0 ? ` (avg ${(s.ms / Math.max(1, c.processed)).toFixed(3)}ms/stock)` : '';
-    lines.push(`- ${s.name}: ${formatDuration(s.ms)}${s.name === 'Feature Extraction' || s.name === 'Model Prediction' ? per : ''}`);
+    lines.push(`- ${s.name}: ${formatDuration(s.ms)}${s.name === 'Feature Extraction' || s.name === 'Model Prediction' || s.name === 'Explanations' ? per : ''}`);
   }
   lines.push(`- Throughput: ${(c.universe / Math.max(total / 1000, 1e-3)).toFixed(1)} stocks/second`);
   lines.push(

@@ -1,4 +1,5 @@
 import type { Confidence } from '../model/confidence.js';
+import type { Driver } from './drivers.js';
 
 /** One scored stock, as written to predictions.db, the CSV and the report. */
 export interface Prediction {
@@ -9,6 +10,8 @@ export interface Prediction {
   probability: number;
   label: 0 | 1;
   confidence: Confidence;
+  /** Its strongest drivers (./drivers.ts), when the run explained its stocks. */
+  drivers?: readonly Driver[];
 }
 
 /** A skipped stock, as written to skipped_stocks and its CSV. */

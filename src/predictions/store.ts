@@ -33,6 +33,7 @@ import type {
   RunRows,
   RunStart,
   SkipRow,
+  StoredExplanation,
   StoredFeatures,
 } from './types.js';
 
@@ -90,6 +91,13 @@ const SQL = {
   running: "SELECT * FROM batch_runs WHERE status = 'running'",
   features: `SELECT as_of_date, imputed_count, ${FEATURE_NAMES.join(', ')} FROM feature_values
     WHERE bse_code = ? AND prediction_date = ? AND feature_set_version = ?`,
+  featureRowsOfDate: `SELECT ${FEATURE_NAMES.join(', ')} FROM feature_values
+    WHERE prediction_date = ? AND feature_set_version = ? ORDER BY bse_code`,
+  latestFeatureDate: 'SELECT max(prediction_date) FROM feature_values WHERE feature_set_version = ?',
+  explanation: `SELECT bse_code, prediction_date, model_version, base_value, margin, run_id FROM prediction_explanations
+    WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
+  drivers: `SELECT feature, feature_value, contribution FROM prediction_drivers
+    WHERE bse_code = ? AND prediction_date = ? AND model_version = ? ORDER BY rank`,
 } as const;
 
 /**
@@ -359,6 +367,46 @@ export class PredictionsStore {
     return { asOf: r[0], imputed: r[1], values: Float32Array.from(r.slice(2) as number[]) };
   }
 
+  /**
+   * Every stored feature row of a prediction date (bse_code order), row-major
+   * [n, N_FEATURES]: a background sample for explaining a model that has no
+   * node covers (docs/models.md). Undefined when the date has none.
+   */
+  featureRowsOfDate(date: IsoDate, featureSetVersion: string = FEATURE_SET_VERSION): { n: number; values: Float32Array } | undefined {
+    const rows = this.src.run(SQL.featureRowsOfDate, (st) => st.raw(true).all(date, featureSetVersion) as number[][]);
+    if (!rows || rows.length === 0) return undefined;
+    const values = new Float32Array(rows.length * N_FEATURES);
+    rows.forEach((r, i) => values.set(r, i * N_FEATURES));
+    return { n: rows.length, values };
+  }
+
+  /** The latest prediction date with stored feature rows (of this feature set), if any. */
+  latestFeatureDate(featureSetVersion: string = FEATURE_SET_VERSION): IsoDate | undefined {
+    return this.src.run(SQL.latestFeatureDate, (st) => (st.pluck().get(featureSetVersion) as string | null) ?? undefined);
+  }
+
+  /** A stock's stored explanation (base, margin, top drivers) for a date and model version, if its run stored one. */
+  explanation(code: string, date: IsoDate, modelVersion: string): StoredExplanation | undefined {
+    const e = this.src.run(SQL.explanation, (st) => st.get(code, date, modelVersion)) as
+      | { bse_code: string; prediction_date: string; model_version: string; base_value: number; margin: number; run_id: string }
+      | undefined;
+    if (!e) return undefined;
+    const drivers = (this.src.run(SQL.drivers, (st) => st.all(code, date, modelVersion)) ?? []) as {
+      feature: string;
+      feature_value: number | null;
+      contribution: number;
+    }[];
+    return {
+      bse_code: e.bse_code,
+      prediction_date: e.prediction_date,
+      model_version: e.model_version,
+      run_id: e.run_id,
+      base: e.base_value,
+      margin: e.margin,
+      drivers: drivers.map((d) => ({ feature: d.feature, value: d.feature_value, contribution: d.contribution })),
+    };
+  }
+
   // ---- writes ------------------------------------------------------------
 
   startRun(r: RunStart): void {
@@ -381,7 +429,7 @@ export class PredictionsStore {
    * published, in ONE transaction, so the run a reader finds for the date
    * always matches the rows it reads.
    */
-  publishRun(rows: RunRows, f: RunFinish): { predictions: number; skipped: number; features: number } {
+  publishRun(rows: RunRows, f: RunFinish): { predictions: number; skipped: number; features: number; explanations: number } {
     const db = this.writable();
     const delPred = db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?');
     const insPred = db.prepare(
@@ -394,6 +442,14 @@ export class PredictionsStore {
     const insFeat = db.prepare(
       `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)
        VALUES (${new Array(N_FEATURES + 5).fill('?').join(', ')})`,
+    );
+    const delExpl = db.prepare('DELETE FROM prediction_explanations WHERE prediction_date = ? AND model_version = ?');
+    const delDrv = db.prepare('DELETE FROM prediction_drivers WHERE prediction_date = ? AND model_version = ?');
+    const insExpl = db.prepare(
+      'INSERT INTO prediction_explanations (bse_code, prediction_date, model_version, base_value, margin, run_id) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insDrv = db.prepare(
+      'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const r = rows;
     db.transaction(() => {
@@ -414,9 +470,18 @@ export class PredictionsStore {
         row[4 + N_FEATURES] = r.features.imputed[i];
         insFeat.run(row);
       });
+      // The date's explanations of this model are the run's (none when it could not explain: older ones are not kept beside new rows).
+      delExpl.run(r.date, r.modelVersion);
+      delDrv.run(r.date, r.modelVersion);
+      for (const e of r.explanations ?? []) {
+        insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
+        e.drivers.forEach((d, k) =>
+          insDrv.run(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
+        );
+      }
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
-    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length };
+    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: r.explanations?.length ?? 0 };
   }
 
   private updateFinish(db: Db, runId: string, f: RunFinish, published: boolean): void {
@@ -427,7 +492,7 @@ export class PredictionsStore {
          universe_count = coalesce(?, universe_count), processed_count = coalesce(?, processed_count), skipped_count = coalesce(?, skipped_count),
          predicted_uc_count = coalesce(?, predicted_uc_count), high_count = coalesce(?, high_count), medium_count = coalesce(?, medium_count),
          low_count = coalesce(?, low_count), stage_ms = coalesce(?, stage_ms), input_fingerprint = coalesce(?, input_fingerprint), error = ?,
-         published = ?
+         explanations = coalesce(?, explanations), published = ?
        WHERE run_id = ?`,
     ).run(
       new Date().toISOString(),
@@ -449,6 +514,7 @@ export class PredictionsStore {
       f.stageMs ? JSON.stringify(f.stageMs) : null,
       f.fingerprint ?? null,
       f.error ?? null,
+      f.explanations ?? null,
       published ? 1 : 0,
       runId,
     );

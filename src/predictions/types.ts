@@ -42,6 +42,8 @@ export interface BatchRunRow {
   published: 0 | 1;
   pid: number | null;
   host: string | null;
+  /** 'explained' or 'unavailable: <reason>' (005_explanations.sql); null before it, or when the run stopped before explaining. */
+  explanations: string | null;
 }
 
 /** A model as runs and rows name it. */
@@ -70,6 +72,8 @@ export interface RunFinish {
   stageMs?: Record<string, number>;
   fingerprint?: string;
   error?: string;
+  /** 'explained', or 'unavailable: <reason>' (batch_runs.explanations). */
+  explanations?: string;
 }
 
 /** One scored stock as the batch hands it to the store. */
@@ -102,6 +106,38 @@ export interface RunRows {
   features: { codes: readonly string[]; values: Float32Array; imputed: Uint8Array };
   /** ISO timestamp stored as prediction_timestamp. */
   timestamp: string;
+  /**
+   * The stocks' explanations (prediction_explanations, prediction_drivers);
+   * absent when the model could not be explained (nothing is stored then).
+   */
+  explanations?: readonly ExplanationInput[];
+}
+
+/** One driver of a prediction: a feature, its value as scored, and its contribution in log-odds. */
+export interface DriverRow {
+  feature: string;
+  /** The feature's value as scored (after imputation); null for a missing value. */
+  value: number | null;
+  contribution: number;
+}
+
+/** One scored stock's stored explanation: base value and margin (log-odds), and its top drivers, strongest first. */
+export interface ExplanationInput {
+  bse_code: string;
+  base: number;
+  margin: number;
+  drivers: readonly DriverRow[];
+}
+
+/** A stored explanation as read back (prediction_explanations + prediction_drivers). */
+export interface StoredExplanation {
+  bse_code: string;
+  prediction_date: string;
+  model_version: string;
+  run_id: string;
+  base: number;
+  margin: number;
+  drivers: DriverRow[];
 }
 
 /** A row of daily_predictions. */

@@ -123,6 +123,22 @@ export class PredictionsReader {
     };
   }
 
+  /**
+   * A background sample for explaining a model without node covers: every
+   * feature row the batch stored for the latest prediction date that has some.
+   */
+  backgroundRows(): { X: Float32Array; n: number; what: string } | undefined {
+    if (!this.store.usable()) return undefined;
+    const date = this.store.latestFeatureDate();
+    const rows = date === undefined ? undefined : this.store.featureRowsOfDate(date);
+    return rows && date !== undefined ? { X: rows.values, n: rows.n, what: `the ${rows.n.toLocaleString('en-US')} feature rows stored for ${date}` } : undefined;
+  }
+
+  /** A stock's stored feature row for a date (feature set of this build), if the batch stored one. */
+  features(code: string, date: IsoDate): Float32Array | undefined {
+    return this.store.usable() ? this.store.storedFeatures(code, date)?.values : undefined;
+  }
+
   /** The stored feature rows, for the online feature reader. */
   featureReader(): StoredFeatureReader {
     return (code, date) => (this.store.usable() ? this.store.storedFeatures(code, date) : undefined);

@@ -98,6 +98,30 @@ export const FeatureRowResponse = Type.Object(
 );
 export type FeatureRowResponseT = Static<typeof FeatureRowResponse>;
 
+// ------------------------------------------------------------------ explanations
+
+export const ShapValues = Type.Object(
+  Object.fromEntries(FEATURES.map((f) => [f.name, Type.Number({ description: `contribution of ${f.name} to the margin (log-odds)` })])) as Record<
+    (typeof FEATURES)[number]['name'],
+    ReturnType<typeof Type.Number>
+  >,
+  {
+    $id: 'ShapValues',
+    description:
+      'Exact TreeSHAP values by feature, in log-odds: how far each feature moves this stock’s margin away from `base_value` (the average margin over the training rows, or over the background sample for a model registered without node covers). `base_value` + the sum of the 25 values = `margin`, and `probability` = sigmoid(`margin`).',
+  },
+);
+export type ShapValuesT = Static<typeof ShapValues>;
+
+/** The explanation fields of a prediction (include_shap, explain=1). */
+const explanationProperties = {
+  shap_values: Type.Optional(Ref(ShapValues)),
+  base_value: Type.Optional(Type.Number({ description: 'include_shap / explain=1 only: the expected margin (log-odds) the SHAP values start from' })),
+  margin: Type.Optional(
+    Type.Number({ description: 'include_shap / explain=1 only: the model’s margin (log-odds) for this row, base_value + Σ shap_values; probability = sigmoid(margin)' }),
+  ),
+};
+
 // ------------------------------------------------------------------ predict
 
 export const PredictRequest = Type.Object(
@@ -115,7 +139,8 @@ export const PredictRequest = Type.Object(
     include_shap: Type.Optional(
       Type.Boolean({
         default: false,
-        description: 'SHAP explanations are not implemented yet: true answers 501 NOT_IMPLEMENTED (per item in /batch_predict)',
+        description:
+          'return `shap_values` (feature → contribution in log-odds), `base_value` and `margin`: exact TreeSHAP of this prediction. A model that cannot be explained (no node covers and no background sample) answers 422 EXPLANATION_UNAVAILABLE (per item in /batch_predict).',
       }),
     ),
   },
@@ -144,6 +169,7 @@ const predictionProperties = {
     description: 'where the feature row came from: the batch’s stored row, or extracted now',
   }),
   features: Type.Optional(Ref(FeatureValues)),
+  ...explanationProperties,
 };
 
 export const BatchItemPrediction = Type.Object(predictionProperties, { $id: 'BatchItemPrediction' });
@@ -200,7 +226,7 @@ export const BatchItemError = Type.Object(
 export const BatchItemResult = Type.Object(
   {
     index: Type.Integer({ minimum: 0, description: 'position of the request in `predictions`' }),
-    status: Type.Integer({ description: 'the HTTP status this item would have had alone (200, 400, 404, 422, 501)' }),
+    status: Type.Integer({ description: 'the HTTP status this item would have had alone (200, 400, 404, 422)' }),
     prediction: Type.Optional(Ref(BatchItemPrediction)),
     error: Type.Optional(Ref(BatchItemError)),
   },
@@ -237,8 +263,10 @@ export const StoredPrediction = Type.Object(
     model_type: Nullable(Type.String()),
     prediction_timestamp: Nullable(Type.String({ description: 'when the batch scored it' })),
     run_id: Nullable(Type.String({ description: 'the batch run that wrote it' })),
+    features: Type.Optional(Ref(FeatureValues)),
+    ...explanationProperties,
   },
-  { $id: 'StoredPrediction' },
+  { $id: 'StoredPrediction', description: 'with `?explain=1` also `features` (the stored row explained), `shap_values`, `base_value` and `margin`' },
 );
 export type StoredPredictionT = Static<typeof StoredPrediction>;
 
@@ -285,6 +313,17 @@ export const DateQuery = Type.Object({
   date: Type.Optional(Type.String({ format: 'date', description: 'prediction date YYYY-MM-DD' })),
 });
 export type DateQueryT = Static<typeof DateQuery>;
+
+export const StoredPredictionQuery = Type.Object({
+  date: Type.Optional(Type.String({ format: 'date', description: 'prediction date YYYY-MM-DD' })),
+  explain: Type.Optional(
+    StringEnum(['1', 'true', '0', 'false'] as const, {
+      description:
+        '1/true: explain the stored prediction with the feature row the batch stored for it (404 PREDICTION_NOT_FOUND when there is none) and the model version that scored it; 422 EXPLANATION_UNAVAILABLE when that model cannot be explained',
+    }),
+  ),
+});
+export type StoredPredictionQueryT = Static<typeof StoredPredictionQuery>;
 
 export const CodeParams = Type.Object({ bse_code: BseCode });
 export type CodeParamsT = Static<typeof CodeParams>;
@@ -410,6 +449,7 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   ErrorResponse,
   FeatureValues,
   FeatureRowResponse,
+  ShapValues,
   PredictRequest,
   BatchItemPrediction,
   PredictResponse,

@@ -53,6 +53,11 @@ export interface TreeFixture {
   outputs?: 'tensor' | 'no-probabilities' | 'zipmap' | 'zipmap-named-probabilities' | 'three-classes';
   /** Extra text in the graph's doc string: changes the bytes (and sha256) without changing behaviour. */
   doc?: string;
+  /**
+   * The tree writes its probabilities to an intermediate tensor and an Identity node copies them to
+   * `probabilities`: the same scores from a two-node graph (no explainer reads such a graph).
+   */
+  identityAfter?: boolean;
 }
 
 type Dim = number | string;
@@ -80,7 +85,8 @@ export function treeModel(spec: TreeFixture = {}): Uint8Array {
   const three = outputs === 'three-classes';
   const elem = spec.inputType === 'double' ? DT.DOUBLE : DT.FLOAT;
 
-  const probName = outputs === 'no-probabilities' ? 'scores' : outputs.startsWith('zipmap') ? 'probability_tensor' : 'probabilities';
+  const probName =
+    outputs === 'no-probabilities' ? 'scores' : outputs.startsWith('zipmap') ? 'probability_tensor' : spec.identityAfter ? 'probabilities_raw' : 'probabilities';
   const tree: onnxProto.onnx.INodeProto = {
     name: 'tree',
     opType: 'TreeEnsembleClassifier',
@@ -116,6 +122,7 @@ export function treeModel(spec: TreeFixture = {}): Uint8Array {
     ],
   };
   const nodes: onnxProto.onnx.INodeProto[] = [tree];
+  if (spec.identityAfter) nodes.push({ name: 'copy', opType: 'Identity', domain: '', input: [probName], output: ['probabilities'] });
   const graphOutputs: onnxProto.onnx.IValueInfoProto[] = [{ name: 'label', type: tensorType(DT.INT64, [batch]) }];
   if (outputs === 'zipmap' || outputs === 'zipmap-named-probabilities') {
     const zipName = outputs === 'zipmap' ? 'output_probability' : 'probabilities';
@@ -125,7 +132,7 @@ export function treeModel(spec: TreeFixture = {}): Uint8Array {
       type: { sequenceType: { elemType: { mapType: { keyType: DT.INT64, valueType: tensorType(DT.FLOAT) } } } },
     });
   } else if (three) graphOutputs.push({ name: probName, type: tensorType(DT.FLOAT) });
-  else graphOutputs.push({ name: probName, type: tensorType(DT.FLOAT, [batch, 2]) });
+  else graphOutputs.push({ name: spec.identityAfter ? 'probabilities' : probName, type: tensorType(DT.FLOAT, [batch, 2]) });
 
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 8,

@@ -24,6 +24,11 @@
  * Split nodes are `BRANCH_LEQ` (true branch when x ≤ threshold) with
  * `nodes_missing_value_tracks_true` set where NaN goes to the true branch —
  * exactly the rule of `predictProba`.
+ *
+ * Node covers: when every tree carries `cover` (the trainer's count of training
+ * rows through each node), they are written as `nodes_hitrates` (float32; exact
+ * for counts below 2^24) so the explainer's TreeSHAP needs no background; the
+ * padding tree above gets cover 1. onnxruntime ignores the attribute when scoring.
  */
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
@@ -98,6 +103,8 @@ export function exportOnnx(model: GbdtModel, o: OnnxExportOptions): Uint8Array {
   const trueIds: number[] = [];
   const falseIds: number[] = [];
   const missingTrue: number[] = [];
+  const hitrates: number[] = [];
+  const withCovers = model.trees.length > 0 && model.trees.every((t) => t.cover !== undefined && t.cover.length === t.feature.length);
   const cTreeIds: number[] = [];
   const cNodeIds: number[] = [];
   const cWeights: number[] = [];
@@ -105,6 +112,7 @@ export function exportOnnx(model: GbdtModel, o: OnnxExportOptions): Uint8Array {
   model.trees.forEach((tree, t) => {
     const size = tree.feature.length;
     for (let j = 0; j < size; j++) {
+      if (withCovers) hitrates.push((tree.cover as Float64Array)[j]);
       treeIds.push(t);
       nodeIds.push(j);
       if (tree.isLeaf[j]) {
@@ -139,6 +147,7 @@ export function exportOnnx(model: GbdtModel, o: OnnxExportOptions): Uint8Array {
     trueIds.push(0);
     falseIds.push(0);
     missingTrue.push(0);
+    if (withCovers) hitrates.push(1);
     cTreeIds.push(t);
     cNodeIds.push(0);
     cWeights.push(-FLT_MIN);
@@ -166,6 +175,7 @@ export function exportOnnx(model: GbdtModel, o: OnnxExportOptions): Uint8Array {
       attrInts('nodes_truenodeids', trueIds),
       attrFloats('nodes_values', values),
       attrString('post_transform', 'LOGISTIC'),
+      ...(withCovers ? [attrFloats('nodes_hitrates', hitrates)] : []),
     ],
   };
 

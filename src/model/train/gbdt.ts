@@ -78,6 +78,13 @@ export interface Tree {
   isLeaf: Uint8Array;
   /** Split gain (0 at leaves), for feature importance. */
   gain: Float64Array;
+  /**
+   * Cover: the number of training rows the tree was grown on (after row
+   * subsampling) that reach each node; a split's cover is the sum of its
+   * children's. Exported as `nodes_hitrates` for TreeSHAP (docs/models.md).
+   * Optional so hand-built trees need not carry it.
+   */
+  cover?: Float64Array;
 }
 
 export interface GbdtModel {
@@ -290,6 +297,7 @@ class TreeBuilder {
   leafValue: number[] = [];
   isLeaf: number[] = [];
   gain: number[] = [];
+  cover: number[] = [];
 
   add(): number {
     this.feature.push(-1);
@@ -301,6 +309,7 @@ class TreeBuilder {
     this.leafValue.push(0);
     this.isLeaf.push(1);
     this.gain.push(0);
+    this.cover.push(0);
     return this.feature.length - 1;
   }
 
@@ -314,6 +323,7 @@ class TreeBuilder {
       leafValue: Float32Array.from(this.leafValue),
       isLeaf: Uint8Array.from(this.isLeaf),
       gain: Float64Array.from(this.gain),
+      cover: Float64Array.from(this.cover),
     };
   }
 }
@@ -484,6 +494,7 @@ class Grower {
       H += this.hess[this.rows[i]];
     }
     let level: Work[] = [{ id: tb.add(), start: 0, end: m, G, H, hist: this.buildHist(0, m) }];
+    tb.cover[level[0].id] = m;
     for (let depth = 0; depth < this.p.maxDepth && level.length > 0; depth++) {
       const next: Work[] = [];
       for (const w of level) {
@@ -505,6 +516,8 @@ class Grower {
         tb.left[w.id] = l;
         tb.right[w.id] = r;
         tb.gain[w.id] = s.gain;
+        tb.cover[l] = mid - w.start;
+        tb.cover[r] = w.end - mid;
         const leftWork: Work = { id: l, start: w.start, end: mid, G: 0, H: 0, hist: w.hist };
         const rightWork: Work = { id: r, start: mid, end: w.end, G: 0, H: 0, hist: w.hist };
         const minSplit = 2 * this.p.minSamplesLeaf;

@@ -15,10 +15,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'STOCK_NOT_FOUND (not in the master list) or PREDICTION_NOT_FOUND (no stored prediction for that stock and date)',
   413: 'PAYLOAD_TOO_LARGE: body over the size limit',
   415: 'UNSUPPORTED_MEDIA_TYPE: send application/json',
-  422: 'FEATURE_EXTRACTION_FAILED: the stock’s features cannot be computed for that date; `reason` says why',
+  422: 'FEATURE_EXTRACTION_FAILED: the stock’s features cannot be computed for that date; `reason` says why. EXPLANATION_UNAVAILABLE (include_shap, explain=1): the model cannot be explained (no node covers and no background sample of feature rows, or not a tree ensemble / linear classifier); `message` says why',
   429: 'RATE_LIMITED: too many requests, or too many new on-demand prediction dates, from this client; see Retry-After',
   500: 'INTERNAL_ERROR: an unexpected failure (details in the server log under the request id)',
-  501: 'NOT_IMPLEMENTED: include_shap is not implemented yet',
+  501: 'NOT_IMPLEMENTED: the feature is not available in this build',
   503: 'MODEL_UNAVAILABLE (no usable model), DATA_UNAVAILABLE (market.db not readable) or SERVICE_UNAVAILABLE (shutting down, or the queue of on-demand date builds is full: see Retry-After)',
 };
 

@@ -22,7 +22,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox = async (api) => {
         description:
           'Extracts the stock’s 25 features as of the prediction date (the stored row when the batch has one for that date, else computed with the batch’s code) and scores them with the current model. A date with no prices before it answers 422 with reason NO_PRICE_DATA; a date whose last session is more than 7 days earlier answers 422 with reason STALE_DATA (as the batch refuses stale data).',
         body: Ref(PredictRequest),
-        response: { 200: Ref(PredictResponse), ...errors(400, 404, 413, 415, 422, ...COMMON, 501, 503) },
+        response: { 200: Ref(PredictResponse), ...errors(400, 404, 413, 415, 422, ...COMMON, 503) },
       },
     },
     async (req) => {

@@ -15,20 +15,15 @@ import { MarketStore } from '../../market/store.js';
 import { predictionOf } from '../../model/confidence.js';
 import type { LoadedModel } from '../../model/loader.js';
 import { scoreRows } from '../../model/score.js';
+import { f32 } from '../../util/format.js';
 import { DateContexts, type DateBuildLimits } from '../date-contexts.js';
+import type { Explanation } from '../../model/explain/index.js';
+import { explainRows, shapFields } from './explain.js';
 import { ApiError } from '../errors.js';
 import type { BatchItemPredictionT, BatchItemResultT, FeatureRowResponseT, FeatureValuesT, PredictRequestT } from '../schemas.js';
 import type { ServerSources } from './sources.js';
 
-/** The shortest decimal that reads back as the same float32 (0.1 instead of 0.10000000149011612). */
-export function f32(v: number): number {
-  if (!Number.isFinite(v)) return v;
-  for (let p = 1; p <= 9; p++) {
-    const s = Number(v.toPrecision(p));
-    if (Math.fround(s) === v) return s;
-  }
-  return v;
-}
+export { f32 };
 
 export function featureMap(values: Float32Array, offset = 0): FeatureValuesT {
   const out: Record<string, number> = {};
@@ -97,7 +92,7 @@ export class OnDemandScoring {
    * bounds there answer 400/429/503 for the whole request).
    */
   private async contextsFor(reqs: readonly PredictRequestT[], client: string): Promise<Map<IsoDate, DateContextResult>> {
-    const dates = reqs.filter((r) => r.include_shap !== true && isIsoDate(r.prediction_date)).map((r) => r.prediction_date);
+    const dates = reqs.filter((r) => isIsoDate(r.prediction_date)).map((r) => r.prediction_date);
     if (dates.length === 0) return new Map();
     this.features();
     return this.dates.ensure(dates, client);
@@ -107,9 +102,6 @@ export class OnDemandScoring {
   private prepare(req: PredictRequestT, contexts: Map<IsoDate, DateContextResult>): Outcome {
     const code = req.bse_code;
     const fail = (error: ApiError): Outcome => ({ ok: false, error });
-    if (req.include_shap === true) {
-      return fail(new ApiError('NOT_IMPLEMENTED', 'SHAP explanations are not implemented yet: send include_shap false (or leave it out)', { bseCode: code }));
-    }
     const date = req.prediction_date;
     if (!isIsoDate(date)) return fail(new ApiError('INVALID_REQUEST', `prediction_date '${date}' is not a real calendar date in YYYY-MM-DD form`, { bseCode: code }));
     const features = this.features();
@@ -170,7 +162,9 @@ export class OnDemandScoring {
     if (!prep.ok) throw prep.error;
     return this.s.withModel(async (model) => {
       const probs = await scoreRows(model, prep.value.row.values, 1, 1);
-      return this.prediction(prep.value, probs[0], model, new Date().toISOString(), req.include_features === true);
+      const out = this.prediction(prep.value, probs[0], model, new Date().toISOString(), req.include_features === true);
+      if (req.include_shap === true) Object.assign(out, shapFields(explainRows(this.s, model, prep.value.row.values, 1, req.bse_code), 0));
+      return out;
     });
   }
 
@@ -200,8 +194,28 @@ export class OnDemandScoring {
       good.forEach((i, k) => X.set((outcomes[i] as { value: Prepared }).value.row.values, k * N_FEATURES));
       const probs = await scoreRows(model, X, good.length, good.length);
       const timestamp = new Date().toISOString();
+      // include_shap items: explained together; a model that cannot be explained fails just those items (422).
+      const shapAt = good.map((i, k) => (reqs[i].include_shap === true ? k : -1)).filter((k) => k >= 0);
+      let explained: { rows: Map<number, number>; e: Explanation } | ApiError | undefined;
+      if (shapAt.length > 0) {
+        const Xs = new Float32Array(shapAt.length * N_FEATURES);
+        shapAt.forEach((k, m) => Xs.set(X.subarray(k * N_FEATURES, (k + 1) * N_FEATURES), m * N_FEATURES));
+        try {
+          explained = { rows: new Map(shapAt.map((k, m) => [k, m])), e: explainRows(this.s, model, Xs, shapAt.length) };
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          explained = e;
+        }
+      }
       good.forEach((i, k) => {
-        results[i].prediction = this.prediction((outcomes[i] as { value: Prepared }).value, probs[k], model, timestamp, reqs[i].include_features === true);
+        const p = this.prediction((outcomes[i] as { value: Prepared }).value, probs[k], model, timestamp, reqs[i].include_features === true);
+        if (reqs[i].include_shap === true && explained instanceof ApiError) {
+          const code = reqs[i].bse_code;
+          results[i] = { index: i, status: explained.status, error: { error: explained.code, message: explained.message, bse_code: code } };
+          return;
+        }
+        if (reqs[i].include_shap === true && explained && !(explained instanceof ApiError)) Object.assign(p, shapFields(explained.e, explained.rows.get(k)!));
+        results[i].prediction = p;
       });
       return { results, modelVersion: model.meta.version };
     });

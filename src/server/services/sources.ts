@@ -9,7 +9,7 @@ import type { Logger } from '../../log.js';
 import { openMarketReadonly, type Db } from '../../market/db.js';
 import type { LoadedModel, ModelLoader } from '../../model/loader.js';
 import { LazyDb, cacheStatements } from '../data.js';
-import { ApiError } from '../errors.js';
+import { ApiError, hidePaths } from '../errors.js';
 import { openSqliteReadonly } from '../../util/sqlite.js';
 import { PredictionsReader } from '../predictions.js';
 
@@ -62,6 +62,25 @@ export class ServerSources {
       throw e;
     }
     this.modelFailure = undefined;
+    try {
+      return await fn(lease.model);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Runs `fn` on a specific registered version (the one that scored a stored prediction), held until it finishes.
+   * Undefined-free: throws ApiError EXPLANATION_UNAVAILABLE naming the version when it cannot be loaded.
+   */
+  async withModelVersion<T>(version: string, fn: (m: LoadedModel) => Promise<T>): Promise<T> {
+    let lease;
+    try {
+      lease = await this.loader.acquireVersion(version);
+    } catch (e) {
+      if (isStockflowError(e)) throw new ApiError('EXPLANATION_UNAVAILABLE', `the model version that scored it (${version}) cannot be loaded: ${hidePaths(e.message)}`);
+      throw e;
+    }
     try {
       return await fn(lease.model);
     } finally {

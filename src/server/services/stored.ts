@@ -9,6 +9,8 @@ import { ApiError } from '../errors.js';
 import type { RunRef } from '../predictions.js';
 import { MAX_OFFSET, MAX_PAGE, type PredictionListQueryT, type PredictionListT, type StoredPredictionT } from '../schemas.js';
 import type { ServerSources } from './sources.js';
+import { explainRows, shapFields } from './explain.js';
+import { featureMap } from './scoring.js';
 
 /** A numeric query parameter must be a whole number within bounds: else 400, never a database error. */
 function checkInt(name: string, v: unknown, min: number, max: number): void {
@@ -70,6 +72,25 @@ export class StoredPredictions {
     }
     if (this.stockExists(code) === false) throw new ApiError('STOCK_NOT_FOUND', `stock ${code} is not in the master list`, { bseCode: code });
     throw new ApiError('PREDICTION_NOT_FOUND', `no prediction for ${code} on ${run.prediction_date}`, { bseCode: code });
+  }
+
+  /**
+   * GET /predictions/{code}?explain=1: the stored prediction explained with the feature row the batch
+   * stored for it and the model version that scored it. 404 when no feature row was stored for it;
+   * 422 EXPLANATION_UNAVAILABLE when that model cannot be explained (or loaded).
+   */
+  async explainStored(code: string, date?: IsoDate): Promise<StoredPredictionT> {
+    const row = this.storedPrediction(code, date);
+    const X = this.s.predictions.features(code, row.prediction_date);
+    if (!X) {
+      throw new ApiError(
+        'PREDICTION_NOT_FOUND',
+        `no stored features for ${code} on ${row.prediction_date}: explain=1 explains the feature row the batch stored with the prediction, and there is none`,
+        { bseCode: code },
+      );
+    }
+    const fields = await this.s.withModelVersion(row.model_version, async (model) => shapFields(explainRows(this.s, model, X, 1, code), 0));
+    return { ...row, features: featureMap(X), ...fields };
   }
 
   /** GET /predictions: one page of a date's ranking. */

@@ -1,0 +1,175 @@
+/**
+ * The same path-dependent TreeSHAP values as ./treeshap.ts (Algorithm 2),
+ * computed from per-leaf tables precomputed once per model (the "v2"
+ * reorganisation of Yang 2021, "Fast TreeSHAP"), which is what makes
+ * explaining the whole market fast.
+ *
+ * Why it is exact: for one leaf l with value v, let U be the distinct features
+ * split on along its path (k of them). For a feature j ∈ U let z_j be the
+ * product of cover ratios cover(child)/cover(node) along the path at splits on
+ * j, and o_j ∈ {0, 1} whether x takes the path's direction at every split on
+ * j. The leaf's share of the path-dependent expectation is
+ * v · Π_{j∈U} (j ∈ S ? o_j : z_j), a product game whose Shapley values are
+ *   φ_j = v · (o_j − z_j) · Σ_{S ⊆ A∖{j}} |S|!(k−|S|−1)!/k! · Π_{i∈U∖S∖{j}} z_i,
+ * with A = {i : o_i = 1} (a term with an i ∈ S, o_i = 0 vanishes). The z's do
+ * not depend on x, so φ(A) is tabulated for all 2^k agreement masks A; a row
+ * then costs one comparison per split and a table look-up per leaf.
+ */
+import { MODE_LEAF, goesTrue, type PlainTree } from '../onnx/read.js';
+
+export interface TreeTables {
+  /** Split nodes' positions (the nodes whose direction a row decides). */
+  splits: Int32Array;
+  /** Per leaf: steps [stepStart[l], stepStart[l+1]). */
+  stepStart: Int32Array;
+  stepNode: Int32Array;
+  /** 1 when the path takes the true child at that step. */
+  stepDir: Uint8Array;
+  stepSlot: Uint8Array;
+  /** Per leaf: number of distinct features k, and the features (slot → feature) from slotStart[l]. */
+  leafK: Uint8Array;
+  slotStart: Int32Array;
+  slotFeature: Int32Array;
+  /** Per leaf: offset of its table (2^k masks × k values). */
+  tableStart: Int32Array;
+  table: Float64Array;
+  /** Per leaf: its value (the margin share when a row reaches it). */
+  leafValue: Float64Array;
+}
+
+/** Table entries (doubles) a tree would need: Σ over leaves of 2^k · k. */
+export function tableSize(t: PlainTree): number {
+  let total = 0;
+  const walk = (p: number, feats: number[]): void => {
+    if (t.mode[p] === MODE_LEAF) {
+      const k = new Set(feats).size;
+      total += (1 << k) * k;
+      return;
+    }
+    feats.push(t.feature[p]);
+    walk(t.trueChild[p], feats);
+    walk(t.falseChild[p], feats);
+    feats.pop();
+  };
+  walk(0, []);
+  return total;
+}
+
+export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
+  const splits: number[] = [];
+  for (let p = 0; p < t.mode.length; p++) if (t.mode[p] !== MODE_LEAF) splits.push(p);
+  const stepStart: number[] = [0];
+  const stepNode: number[] = [];
+  const stepDir: number[] = [];
+  const stepSlot: number[] = [];
+  const leafK: number[] = [];
+  const slotStart: number[] = [0];
+  const slotFeature: number[] = [];
+  const tableStart: number[] = [];
+  const table: number[] = [];
+  const leafValue: number[] = [];
+  const fact = [1];
+  for (let i = 1; i <= 64; i++) fact.push(fact[i - 1] * i);
+
+  const path: { node: number; dir: number; ratio: number }[] = [];
+  const walk = (p: number): void => {
+    if (t.mode[p] !== MODE_LEAF) {
+      const c = cover[p];
+      for (const dir of [1, 0]) {
+        const child = dir ? t.trueChild[p] : t.falseChild[p];
+        path.push({ node: p, dir, ratio: c > 0 ? cover[child] / c : 0 });
+        walk(child);
+        path.pop();
+      }
+      return;
+    }
+    const v = t.value[p];
+    leafValue.push(v);
+    const feats: number[] = [];
+    const z: number[] = [];
+    for (const s of path) {
+      const f = t.feature[s.node];
+      let slot = feats.indexOf(f);
+      if (slot < 0) {
+        slot = feats.length;
+        feats.push(f);
+        z.push(1);
+      }
+      z[slot] *= s.ratio;
+      stepNode.push(s.node);
+      stepDir.push(s.dir);
+      stepSlot.push(slot);
+    }
+    stepStart.push(stepNode.length);
+    const k = feats.length;
+    leafK.push(k);
+    slotFeature.push(...feats);
+    slotStart.push(slotFeature.length);
+    tableStart.push(table.length);
+    const full = (1 << k) - 1;
+    for (let mask = 0; mask <= full; mask++) {
+      for (let j = 0; j < k; j++) {
+        const oj = (mask >> j) & 1;
+        const sub = mask & ~(1 << j);
+        let sum = 0;
+        // every S ⊆ sub (submask enumeration, including the empty set)
+        for (let S = sub; ; S = (S - 1) & sub) {
+          let size = 0;
+          let prod = 1;
+          for (let i = 0; i < k; i++) {
+            if (i === j) continue;
+            if ((S >> i) & 1) size++;
+            else prod *= z[i];
+          }
+          sum += ((fact[size] * fact[k - size - 1]) / fact[k]) * prod;
+          if (S === 0) break;
+        }
+        table.push(v * (oj - z[j]) * sum);
+      }
+    }
+  };
+  walk(0);
+  return {
+    splits: Int32Array.from(splits),
+    stepStart: Int32Array.from(stepStart),
+    stepNode: Int32Array.from(stepNode),
+    stepDir: Uint8Array.from(stepDir),
+    stepSlot: Uint8Array.from(stepSlot),
+    leafK: Uint8Array.from(leafK),
+    slotStart: Int32Array.from(slotStart),
+    slotFeature: Int32Array.from(slotFeature),
+    tableStart: Int32Array.from(tableStart),
+    table: Float64Array.from(table),
+    leafValue: Float64Array.from(leafValue),
+  };
+}
+
+/**
+ * Adds tree `t`'s SHAP values for row X[o … o+F) into phi[po …] and returns
+ * the value of the leaf the row reaches; `hot` is a scratch array of at least
+ * t.mode.length bytes.
+ */
+export function tableShap(t: PlainTree, tb: TreeTables, X: Float32Array, o: number, phi: Float64Array, po: number, hot: Uint8Array): number {
+  const { splits, stepStart, stepNode, stepDir, stepSlot, leafK, slotStart, slotFeature, tableStart, table, leafValue } = tb;
+  const { mode, feature, threshold, missingTrue } = t;
+  for (let s = 0; s < splits.length; s++) {
+    const p = splits[s];
+    const x = X[o + feature[p]];
+    // BRANCH_LEQ (what stockflow's exporter writes) inline; other modes through goesTrue.
+    hot[p] = mode[p] === 0 ? (x <= threshold[p] || (missingTrue[p] === 1 && x !== x) ? 1 : 0) : goesTrue(mode[p], x, threshold[p], missingTrue[p]) ? 1 : 0;
+  }
+  const nLeaves = leafK.length;
+  let reached = 0;
+  for (let l = 0; l < nLeaves; l++) {
+    const k = leafK[l];
+    const full = (1 << k) - 1;
+    let mask = full;
+    for (let s = stepStart[l], e = stepStart[l + 1]; s < e; s++) if (hot[stepNode[s]] !== stepDir[s]) mask &= ~(1 << stepSlot[s]);
+    // every step agrees exactly when every slot does: the leaf the row reaches
+    if (mask === full) reached = leafValue[l];
+    const base = tableStart[l] + mask * k;
+    const fs = slotStart[l];
+    for (let j = 0; j < k; j++) phi[po + slotFeature[fs + j]] += table[base + j];
+  }
+  return reached;
+}
