@@ -186,6 +186,24 @@ describe('TreeSHAP against brute-force Shapley values', () => {
   }
 
   for (const algorithm of ['recursive', 'tables'] as const)
+  it(`deep trees (more than 32 splits, repeated features on a path), ${algorithm}`, () => {
+    const r = rand(99);
+    const F = 5;
+    const trees = Array.from({ length: 2 }, () => randomTree(r, F, 8, GRID));
+    trees.forEach(fillCovers);
+    const splits = (nd: ONode): number => (nd.leaf ? 0 : 1 + splits(nd.t) + splits(nd.f));
+    expect(Math.max(...trees.map(splits))).toBeGreaterThan(32);
+    const ex = explainerFromOnnx(encode(trees, F, 0.125, true), { algorithm });
+    const X = randomRows(r, 25, F, GRID);
+    const e = ex.explain(X, 25);
+    for (let i = 0; i < 25; i++) {
+      const want = bruteForce(trees, 0.125, X.subarray(i * F, (i + 1) * F), F);
+      close(e.base, want.base);
+      for (let f = 0; f < F; f++) close(e.values[i * F + f], want.phi[f]);
+    }
+  });
+
+  for (const algorithm of ['recursive', 'tables'] as const)
   it(`without nodes_hitrates (${algorithm}): covers from background rows match brute force over the oracle’s own counts`, () => {
     const r = rand(42);
     const F = 5;
