@@ -131,6 +131,8 @@ describe('a model trained here records its covers (nodes_hitrates)', () => {
     expect(Math.abs(withoutCovers.base - fromModel.base)).toBeLessThan(1e-9);
     const a = fromModel.explain(X.subarray(0, 50 * nF), 50);
     const b = withoutCovers.explain(X.subarray(0, 50 * nF), 50);
+    expect(a.coverSource).toBe('model');
+    expect(b.coverSource).toBe('background');
     for (let k = 0; k < a.values.length; k++) expect(Math.abs(a.values[k] - b.values[k])).toBeLessThan(1e-9);
     expect(fromTraining.coverSource).toBe('model'); // model covers win over a background
     // onnxruntime accepts the attribute and scores as before
@@ -210,6 +212,30 @@ describe('models that cannot be explained', () => {
       expect(e).toBeInstanceOf(ExplanationUnavailable);
       expect((e as ExplanationUnavailable).code).toBe('EXPLANATION_UNAVAILABLE');
       expect((e as Error).message).toMatch(/^explanations unavailable for this model: operator .*Identity has no explainer$/);
+    }
+  });
+});
+
+describe('explainerForStoredModel', () => {
+  it('explains the registered shipped model, and refuses bytes that do not match model.json’s sha256', async () => {
+    const { explainerForStoredModel } = await import('../src/model/explain/stored.js');
+    const { mkdtempSync, cpSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const meta = JSON.parse(readFileSync(path.join(ROOT, 'models', 'upper-circuit', '1.0.0', 'model.json'), 'utf8'));
+    const bg = new Float32Array(3 * F).fill(0.5);
+    const ex = await explainerForStoredModel(path.join(ROOT, 'models'), meta, { background: { X: bg, n: 3 } });
+    expect(ex.nFeatures).toBe(F);
+    expect(ex.explain(bg.subarray(0, F), 1).coverSource).toBe('background');
+    const dir = mkdtempSync(path.join(tmpdir(), 'sf-explain-'));
+    try {
+      cpSync(path.join(ROOT, 'models'), dir, { recursive: true });
+      const onnxFile = path.join(dir, 'upper-circuit', '1.0.0', 'model.onnx');
+      const b = readFileSync(onnxFile);
+      b[b.length - 1] ^= 1;
+      writeFileSync(onnxFile, b);
+      await expect(explainerForStoredModel(dir, meta, { background: { X: bg, n: 3 } })).rejects.toThrow(/sha256 mismatch/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -65,7 +65,7 @@ function fillCovers(n: ONode): number {
 }
 
 /** ONNX TreeEnsembleClassifier bytes for the trees, node ids in pre-order (not BFS), optional hitrates. */
-function encode(trees: ONode[], F: number, base: number, withCovers: boolean, post = 'LOGISTIC'): Uint8Array {
+function encode(trees: ONode[], F: number, base: number, withCovers: boolean, post = 'LOGISTIC', classId = 0, baseAsTensor = false): Uint8Array {
   const a = { tree: [] as number[], node: [] as number[], feat: [] as number[], val: [] as number[], mode: [] as string[], t: [] as number[], f: [] as number[], miss: [] as number[], hit: [] as number[], cT: [] as number[], cN: [] as number[], cW: [] as number[] };
   trees.forEach((root, ti) => {
     let next = 0;
@@ -88,8 +88,8 @@ function encode(trees: ONode[], F: number, base: number, withCovers: boolean, po
   const ints = (name: string, v: number[]) => ({ name, type: AT.INTS, ints: v });
   const floats = (name: string, v: number[]) => ({ name, type: AT.FLOATS, floats: v });
   const attribute = [
-    floats('base_values', [base]),
-    ints('class_ids', a.cW.map(() => 0)), ints('class_nodeids', a.cN), ints('class_treeids', a.cT), floats('class_weights', a.cW),
+    baseAsTensor ? { name: 'base_values_as_tensor', type: AT.TENSOR, t: { dims: [1], dataType: DT.FLOAT, floatData: [base] } } : floats('base_values', [base]),
+    ints('class_ids', a.cW.map(() => classId)), ints('class_nodeids', a.cN), ints('class_treeids', a.cT), floats('class_weights', a.cW),
     ints('classlabels_int64s', [0, 1]),
     ints('nodes_falsenodeids', a.f), ints('nodes_featureids', a.feat), ints('nodes_missing_value_tracks_true', a.miss),
     { name: 'nodes_modes', type: AT.STRINGS, strings: a.mode.map(enc) },
@@ -186,6 +186,24 @@ describe('TreeSHAP against brute-force Shapley values', () => {
   }
 
   for (const algorithm of ['recursive', 'tables'] as const)
+  it(`deep trees (more than 32 splits, repeated features on a path), ${algorithm}`, () => {
+    const r = rand(99);
+    const F = 5;
+    const trees = Array.from({ length: 2 }, () => randomTree(r, F, 8, GRID));
+    trees.forEach(fillCovers);
+    const splits = (nd: ONode): number => (nd.leaf ? 0 : 1 + splits(nd.t) + splits(nd.f));
+    expect(Math.max(...trees.map(splits))).toBeGreaterThan(32);
+    const ex = explainerFromOnnx(encode(trees, F, 0.125, true), { algorithm });
+    const X = randomRows(r, 25, F, GRID);
+    const e = ex.explain(X, 25);
+    for (let i = 0; i < 25; i++) {
+      const want = bruteForce(trees, 0.125, X.subarray(i * F, (i + 1) * F), F);
+      close(e.base, want.base);
+      for (let f = 0; f < F; f++) close(e.values[i * F + f], want.phi[f]);
+    }
+  });
+
+  for (const algorithm of ['recursive', 'tables'] as const)
   it(`without nodes_hitrates (${algorithm}): covers from background rows match brute force over the oracle’s own counts`, () => {
     const r = rand(42);
     const F = 5;
@@ -213,12 +231,13 @@ describe('TreeSHAP against brute-force Shapley values', () => {
     }
   });
 
-  it('the margin’s sigmoid equals onnxruntime’s probability on random ensembles (branch modes and NaN as onnxruntime reads them)', async () => {
-    const r = rand(7);
+  for (const [classId, asTensor] of [[0, false], [1, false], [0, true]] as const)
+  it(`the margin’s sigmoid equals onnxruntime’s probability on random ensembles, weights on class id ${classId}${asTensor ? ', base_values_as_tensor' : ''} (branch modes, NaN, base value as onnxruntime reads them)`, async () => {
+    const r = rand(7 + classId);
     const F = 6;
     const trees = Array.from({ length: 5 }, () => randomTree(r, F, 5, GRID));
     trees.forEach(fillCovers);
-    const bytes = encode(trees, F, f32(-0.75), true);
+    const bytes = encode(trees, F, f32(-0.75), true, 'LOGISTIC', classId, asTensor);
     const n = 300;
     const X = randomRows(r, n, F, GRID);
     const session = await ort.InferenceSession.create(bytes);

@@ -8,6 +8,7 @@ import { marketDbPath } from '../config.js';
 import type { Logger } from '../log.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import os from 'node:os';
 import type { Stock } from '../market/types.js';
 import type { IsoDate } from '../market/dates.js';
 import { computeFeatures } from '../features/service.js';
@@ -52,13 +53,26 @@ export async function benchExplain(o: ExplainBenchInput): Promise<string[]> {
     const setupMs = performance.now() - t;
     ex.explain(X.subarray(0, Math.min(n, 200) * N_FEATURES), Math.min(n, 200)); // warm-up
     const runs: number[] = [];
+    const cpu: number[] = [];
     for (let k = 0; k < 3; k++) {
+      const c = process.cpuUsage();
       t = performance.now();
       ex.explain(X, n);
       runs.push(performance.now() - t);
+      const d = process.cpuUsage(c);
+      cpu.push((d.user + d.system) / 1000);
     }
+    cpu.sort((a, b) => a - b);
     runs.sort((a, b) => a - b);
     const med = runs[1];
+    // One row at a time, as a /predict with include_shap would (explain() allocates its outputs per call).
+    const single: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const s = performance.now();
+      ex.explain(X.subarray((i % n) * N_FEATURES, ((i % n) + 1) * N_FEATURES), 1);
+      single.push(performance.now() - s);
+    }
+    single.sort((a, b) => a - b);
     const model = asScoringModel(loaded);
     await model.score(X, n, 1000);
     const sruns: number[] = [];
@@ -70,10 +84,11 @@ export async function benchExplain(o: ExplainBenchInput): Promise<string[]> {
     sruns.sort((a, b) => a - b);
     out.push(
       `explain: ${loaded.ref}, covers from ${ex.coverSource}${ex.coverSource === 'background' ? ` (${ex.backgroundRows} rows of ${bgDate}, set-up ${setupMs.toFixed(0)} ms)` : ''}; ` +
-        `${n} rows (the ${rows} stocks of ${o.date}, cycled) on one thread, ${ex.algorithm}: median ${(med / 1000).toFixed(2)} s = ${Math.round((n / med) * 1000)} rows/s (min ${(runs[0] / 1000).toFixed(2)}, max ${(runs[2] / 1000).toFixed(2)})`,
+        `${n} rows (the ${rows} stocks of ${o.date}, cycled) on one thread, ${ex.algorithm}: median ${(med / 1000).toFixed(2)} s = ${Math.round((n / med) * 1000)} rows/s (min ${(runs[0] / 1000).toFixed(2)}, max ${(runs[2] / 1000).toFixed(2)}); CPU time median ${(cpu[1] / 1000).toFixed(2)} s (load average ${os.loadavg()[0].toFixed(1)})`,
     );
     out.push(
       `explain: ${(med / sruns[1]).toFixed(0)}× onnxruntime scoring the same rows in this run (median ${sruns[1].toFixed(1)} ms)` +
+        `; one row per call: p50 ${single[1000].toFixed(3)} ms, p95 ${single[1900].toFixed(3)} ms, p99 ${single[1980].toFixed(3)} ms` +
         (o.batchScoreMs !== undefined ? `; ${(med / Math.max(o.batchScoreMs, 1)).toFixed(0)}× the batch's score stage (${o.batchScoreMs} ms)` : ''),
     );
   } finally {

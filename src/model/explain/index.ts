@@ -58,6 +58,8 @@ export interface ExplainerOptions {
 export const TABLE_BUDGET = 4 * 1024 * 1024;
 
 export interface Explanation {
+  /** Where the covers (tree model) or the mean (linear model) came from. */
+  coverSource: CoverSource;
   /** Expected margin (over covers, or at the background mean): the same for every row. */
   base: number;
   /** n × nFeatures contributions in margin (log-odds) space, row-major. */
@@ -190,13 +192,14 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
         }
       }
       for (let i = 0; i < n; i++) probability[i] = applyPostTransform(model.postTransform, margin[i]);
-      return { base, values, margin, probability };
+      return { coverSource, base, values, margin, probability };
     },
   };
 }
 
 function linearExplainer(model: LinearForm, o: ExplainerOptions): Explainer {
   const F = model.nFeatures;
+  const coverSource: CoverSource = 'background';
   const bg = o.background;
   if (!bg || bg.n === 0) throw new ExplanationUnavailable('a linear model needs background rows for its feature means');
   checkRows(bg.X, bg.n, F, 'background');
@@ -238,7 +241,7 @@ function linearExplainer(model: LinearForm, o: ExplainerOptions): Explainer {
         margin[i] = m;
         probability[i] = applyPostTransform(model.postTransform, m);
       }
-      return { base, values, margin, probability };
+      return { coverSource, base, values, margin, probability };
     },
   };
 }

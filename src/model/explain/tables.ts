@@ -35,6 +35,14 @@ export interface TreeTables {
   table: Float64Array;
   /** Per leaf: its value (the margin share when a row reaches it). */
   leafValue: Float64Array;
+  /**
+   * When the tree has ≤ 32 splits (depth ≤ 5): a row's directions fit in one
+   * 32-bit word (bit s = split s goes true), and slot j of leaf l agrees when
+   * ((word ^ slotWant[i]) & slotBits[i]) === 0, i = slotStart[l] + j.
+   */
+  bitwise: boolean;
+  slotBits: Int32Array;
+  slotWant: Int32Array;
 }
 
 /** Table entries (doubles) a tree would need: Σ over leaves of 2^k · k. */
@@ -68,6 +76,10 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
   const tableStart: number[] = [];
   const table: number[] = [];
   const leafValue: number[] = [];
+  const bitwise = splits.length <= 32;
+  const bitOf = new Map(splits.map((p, i) => [p, i]));
+  const slotBits: number[] = [];
+  const slotWant: number[] = [];
   const fact = [1];
   for (let i = 1; i <= 64; i++) fact.push(fact[i - 1] * i);
 
@@ -102,6 +114,18 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
     }
     stepStart.push(stepNode.length);
     const k = feats.length;
+    const bits = new Array<number>(k).fill(0);
+    const want = new Array<number>(k).fill(0);
+    if (bitwise) {
+      for (const s of path) {
+        const slot = feats.indexOf(t.feature[s.node]);
+        const b = bitOf.get(s.node) as number;
+        bits[slot] |= 1 << b;
+        if (s.dir) want[slot] |= 1 << b;
+      }
+    }
+    slotBits.push(...bits);
+    slotWant.push(...want);
     leafK.push(k);
     slotFeature.push(...feats);
     slotStart.push(slotFeature.length);
@@ -141,6 +165,9 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
     tableStart: Int32Array.from(tableStart),
     table: Float64Array.from(table),
     leafValue: Float64Array.from(leafValue),
+    bitwise,
+    slotBits: Int32Array.from(slotBits),
+    slotWant: Int32Array.from(slotWant),
   };
 }
 
@@ -152,14 +179,33 @@ export function buildTables(t: PlainTree, cover: Float64Array): TreeTables {
 export function tableShap(t: PlainTree, tb: TreeTables, X: Float32Array, o: number, phi: Float64Array, po: number, hot: Uint8Array): number {
   const { splits, stepStart, stepNode, stepDir, stepSlot, leafK, slotStart, slotFeature, tableStart, table, leafValue } = tb;
   const { mode, feature, threshold, missingTrue } = t;
-  for (let s = 0; s < splits.length; s++) {
-    const p = splits[s];
-    const x = X[o + feature[p]];
-    // BRANCH_LEQ (what stockflow's exporter writes) inline; other modes through goesTrue.
-    hot[p] = mode[p] === 0 ? (x <= threshold[p] || (missingTrue[p] === 1 && x !== x) ? 1 : 0) : goesTrue(mode[p], x, threshold[p], missingTrue[p]) ? 1 : 0;
-  }
   const nLeaves = leafK.length;
   let reached = 0;
+  if (tb.bitwise) {
+    const { slotBits, slotWant } = tb;
+    let word = 0;
+    for (let s = 0; s < splits.length; s++) {
+      const p = splits[s];
+      const x = X[o + feature[p]];
+      // BRANCH_LEQ (what stockflow's exporter writes) inline; other modes through goesTrue.
+      const tr = mode[p] === 0 ? x <= threshold[p] || (missingTrue[p] === 1 && x !== x) : goesTrue(mode[p], x, threshold[p], missingTrue[p]);
+      if (tr) word |= 1 << s;
+    }
+    for (let l = 0; l < nLeaves; l++) {
+      const k = leafK[l];
+      const fs = slotStart[l];
+      let mask = 0;
+      for (let j = 0; j < k; j++) if (((word ^ slotWant[fs + j]) & slotBits[fs + j]) === 0) mask |= 1 << j;
+      if (mask === (1 << k) - 1) reached = leafValue[l];
+      const base = tableStart[l] + mask * k;
+      for (let j = 0; j < k; j++) phi[po + slotFeature[fs + j]] += table[base + j];
+    }
+    return reached;
+  }
+  for (let s = 0; s < splits.length; s++) {
+    const p = splits[s];
+    hot[p] = goesTrue(mode[p], X[o + feature[p]], threshold[p], missingTrue[p]) ? 1 : 0;
+  }
   for (let l = 0; l < nLeaves; l++) {
     const k = leafK[l];
     const full = (1 << k) - 1;

@@ -15,8 +15,9 @@
  * - Binary case (two class labels, every class weight on the same class id):
  *   onnxruntime sums s = base_values[0] + Σ leaf scores and outputs
  *   probabilities [σ(−s), σ(s)] under LOGISTIC (or [−s, s] / [1 − s, s] under
- *   NONE). So the positive class's margin (log-odds) is s whichever class id the
- *   weights name; stockflow's exporter writes class id 0 (src/model/onnx/export.ts).
+ *   NONE). With the weights on class id 1 instead, the base value is not part
+ *   of s (measured; the exporter's comment says the same). stockflow's
+ *   exporter writes class id 0 (src/model/onnx/export.ts).
  * - `nodes_hitrates`, when present, holds per-node covers (see docs/models.md:
  *   stockflow's trainer writes the number of training rows through each node).
  */
@@ -100,6 +101,23 @@ const nums = (a: Attrs, name: string): number[] | undefined => {
   if (at.ints && at.ints.length > 0) return at.ints.map(Number);
   return [];
 };
+/** A FLOATS attribute, or its `<name>_as_tensor` form (ai.onnx.ml opset 3): float or double tensor. */
+const floatsOf = (a: Attrs, name: string): number[] | undefined => {
+  const direct = nums(a, name);
+  if (direct && direct.length > 0) return direct;
+  const t = a.get(`${name}_as_tensor`)?.t;
+  if (!t) return direct;
+  const DT = onnx.TensorProto.DataType;
+  if (t.floatData && t.floatData.length > 0) return t.floatData.map(Number);
+  if (t.doubleData && t.doubleData.length > 0) return t.doubleData.map(Number);
+  const raw = t.rawData;
+  if (raw && raw.length > 0) {
+    const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+    if (t.dataType === DT.FLOAT) return Array.from(new Float32Array(buf));
+    if (t.dataType === DT.DOUBLE) return Array.from(new Float64Array(buf));
+  }
+  return [];
+};
 const strs = (a: Attrs, name: string): string[] | undefined => a.get(name)?.strings?.map((s) => utf8.decode(s));
 const str = (a: Attrs, name: string): string | undefined => {
   const s = a.get(name)?.s;
@@ -158,17 +176,17 @@ function readTrees(a: Attrs, F: number): ModelForm {
   const treeIds = nums(a, 'nodes_treeids') ?? [];
   const nodeIds = nums(a, 'nodes_nodeids') ?? [];
   const featureIds = nums(a, 'nodes_featureids') ?? [];
-  const values = nums(a, 'nodes_values') ?? [];
+  const values = floatsOf(a, 'nodes_values') ?? [];
   const modes = strs(a, 'nodes_modes') ?? [];
   const trueIds = nums(a, 'nodes_truenodeids') ?? [];
   const falseIds = nums(a, 'nodes_falsenodeids') ?? [];
   const missing = nums(a, 'nodes_missing_value_tracks_true') ?? [];
-  const hitrates = nums(a, 'nodes_hitrates') ?? [];
+  const hitrates = floatsOf(a, 'nodes_hitrates') ?? [];
   const cTree = nums(a, 'class_treeids') ?? [];
   const cNode = nums(a, 'class_nodeids') ?? [];
   const cId = nums(a, 'class_ids') ?? [];
-  const cWeight = nums(a, 'class_weights') ?? [];
-  const baseValues = nums(a, 'base_values') ?? [];
+  const cWeight = floatsOf(a, 'class_weights') ?? [];
+  const baseValues = floatsOf(a, 'base_values') ?? [];
   const n = treeIds.length;
   if ([nodeIds, featureIds, values, modes, trueIds, falseIds].some((x) => x.length !== n)) return { kind: 'other', reason: 'the tree node attributes differ in length' };
   if (missing.length !== 0 && missing.length !== n) return { kind: 'other', reason: 'nodes_missing_value_tracks_true has the wrong length' };
@@ -246,7 +264,10 @@ function readTrees(a: Attrs, F: number): ModelForm {
     trees.push(t);
   }
   if (!hasCovers) for (const t of trees) t.cover = null;
-  return { kind: 'trees', nFeatures: F, base: Math.fround(baseValues[0] ?? 0), postTransform: post, trees, hasCovers };
+  // Measured on onnxruntime-node 1.30: with the weights on class id 1, the single base value goes to
+  // the other class and the positive margin is the leaf sum alone (test/treeshap.test.ts checks both ids).
+  const base = cId.length > 0 && cId[0] === 1 ? 0 : Math.fround(baseValues[0] ?? 0);
+  return { kind: 'trees', nFeatures: F, base, postTransform: post, trees, hasCovers };
 }
 
 /**
