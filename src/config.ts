@@ -104,8 +104,15 @@ function intFrom(value: string | number | undefined, what: string, min: number, 
   return n;
 }
 
+/**
+ * One extraction worker per core. Measured on 2 cores (README "Benchmarks",
+ * `npm run bench -- features`): 2 workers extract the demo market in about
+ * 60% of the time of cores − 1 = 1 worker, while the calling thread only
+ * waits; the calling thread taking tasks beside 1 worker comes close, beside
+ * 2 it only adds contention.
+ */
 export function defaultThreads(): number {
-  return Math.max(1, availableParallelism() - 1);
+  return Math.max(1, availableParallelism());
 }
 
 export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Config {

@@ -10,12 +10,13 @@
  *
  * The pool runs the compiled worker, so this needs `npm run build` first.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMarket } from '../src/demo/generate.js';
+import { StockflowError } from '../src/errors.js';
 import { extractionContext } from '../src/features/context.js';
 import { extractMany, imputeBlock } from '../src/features/extract.js';
 import { sectorMedians } from '../src/features/financial.js';
@@ -89,11 +90,29 @@ describe('extraction = per-stock oracle, generated market', () => {
     expect(want.imputed.some((n) => n > 0)).toBe(true);
   });
 
-  for (const threads of [0, 1, 2]) {
-    it(`threads ${threads}: identical codes, last bars, skips, missing counts, values and imputed counts (bytes)`, async () => {
-      expectIdentical(await computeFeatures(db, file, stocks, D, { threads }), want);
+  for (const o of [{ threads: 0 }, { threads: 1 }, { threads: 2 }, { threads: 1, mainThread: true }, { threads: 2, mainThread: true }]) {
+    it(`${JSON.stringify(o)}: identical codes, last bars, skips, missing counts, values and imputed counts (bytes)`, async () => {
+      const progress: number[] = [];
+      expectIdentical(await computeFeatures(db, file, stocks, D, { ...o, onProgress: (d) => progress.push(d) }), want);
+      expect(progress[0]).toBe(0);
+      expect(progress.at(-1)).toBe(stocks.length);
+      for (let k = 1; k < progress.length; k++) expect(progress[k]).toBeGreaterThan(progress[k - 1]);
     });
   }
+
+  it('the calling thread taking tasks reports a damaged market.db as the workers do (message and exit code)', async () => {
+    const notDb = path.join(path.dirname(file), 'not-a-db.db');
+    writeFileSync(notDb, 'hello, not a database'.repeat(10));
+    // More tasks than the two handed to the one worker: the calling thread reads the third.
+    expect(stocks.length).toBeGreaterThan(2 * TASK_SIZE);
+    const err = await computeFeatures(db, notDb, stocks, D, { threads: 1, mainThread: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StockflowError);
+    expect((err as StockflowError).exitCode).toBe(3);
+    expect((err as Error).message).toBe(`${notDb} is not an SQLite database (market.db damaged or replaced: no SQLite header)`);
+  });
 
   it('also for an earlier date inside the history (cutoffs move with D)', async () => {
     const earlier = '2025-09-03';
@@ -173,9 +192,9 @@ describe('extraction = per-stock oracle, cutoff edges', () => {
   });
 
   for (const date of [D, '2025-11-13', '2025-08-01']) {
-    for (const threads of [0, 2]) {
-      it(`D ${date}, threads ${threads}: byte-identical to the oracle`, async () => {
-        expectIdentical(await computeFeatures(db, file, stocks, date, { threads }), oracle(db, stocks, date));
+    for (const o of [{ threads: 0 }, { threads: 2 }, { threads: 1, mainThread: true }]) {
+      it(`D ${date}, ${JSON.stringify(o)}: byte-identical to the oracle`, async () => {
+        expectIdentical(await computeFeatures(db, file, stocks, date, o), oracle(db, stocks, date));
       });
     }
   }

@@ -59,11 +59,19 @@ async function main(): Promise<void> {
   line(`floor: one SQLite pass over ${floorRows} price rows (${LOOKBACK_SESSIONS} sessions before ${date}) in ${(floorMs / 1000).toFixed(2)} s (best of 3)`);
 
   if (parts.has('features')) {
-    for (const threads of [...new Set([cfg.threads, 2])]) {
+    // Thread scaling: worker threads alone, and with the calling thread taking tasks too.
+    const variants: { threads: number; mainThread: boolean }[] = [
+      { threads: 1, mainThread: false },
+      { threads: 1, mainThread: true },
+      { threads: 2, mainThread: false },
+      { threads: 2, mainThread: true },
+    ];
+    for (const v of variants) {
       const t = performance.now();
-      const fs = await computeFeatures(market, marketDbPath(cfg.dataDir), stocks, date, { threads });
+      const fs = await computeFeatures(market, marketDbPath(cfg.dataDir), stocks, date, v);
       const ms = performance.now() - t;
-      line(`features: ${stocks.length} stocks for ${date} with ${threads} thread(s) in ${(ms / 1000).toFixed(2)} s = ${Math.round((stocks.length / ms) * 1000)} stocks/s = ${xFloor(ms)} (${fs.block.skips.length} skipped)`);
+      const how = `${v.threads} worker thread(s)${v.mainThread ? ' + the main thread' : ''}`;
+      line(`features: ${stocks.length} stocks for ${date} with ${how} in ${(ms / 1000).toFixed(2)} s = ${Math.round((stocks.length / ms) * 1000)} stocks/s = ${xFloor(ms)} (${fs.block.skips.length} skipped)`);
     }
   }
 

@@ -49,7 +49,7 @@ export function registerBatch(program: Command): void {
     .option('--earnings-within <days>', `only stocks with results expected within this many days (at most ${MAX_EARNINGS_WITHIN_DAYS})`, intArg(0, MAX_EARNINGS_WITHIN_DAYS))
     .option('--max-error-rate <fraction>', 'fail the run when more than this share of stocks is skipped', rate, DEFAULT_MAX_ERROR_RATE)
     .option('--model <version>', 'score with this registered model version (or name/version)')
-    .option('--threads <n>', `worker threads, 1 to ${MAX_THREADS} (default: cores − 1, env STOCKFLOW_THREADS)`)
+    .option('--threads <n>', `worker threads, 1 to ${MAX_THREADS} (default: one per core, env STOCKFLOW_THREADS)`)
     .option('--allow-stale', 'run even when the last session is more than 7 days before the date')
     .option('--wait', 'wait for another running batch instead of exiting')
     .option('--no-notify', 'do not send Slack/email notifications')

@@ -17,7 +17,7 @@ export function registerDemo(program: Command): void {
     .description(`generate the demo market if absent (${DEMO_DEFAULTS.stocks} stocks, seed ${DEMO_DEFAULTS.seed}) and run its morning batch`)
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
-    .option('--threads <n>', 'worker threads (default: cores − 1)')
+    .option('--threads <n>', 'worker threads (default: one per core)')
     .option('--no-notify', 'do not send Slack/email notifications')
     .action(
       action(async (o: { dataDir?: string; modelsDir?: string; threads?: string; notify: boolean }) => {

@@ -19,7 +19,7 @@ export function registerFeatures(program: Command): void {
     .option('--codes <list>', 'only these BSE codes, comma-separated', codesArg)
     .option('--format <csv|json>', 'output format', 'csv')
     .option('--allow-stale', `print features even when the last session is more than ${MAX_STALENESS_DAYS} days before the date`)
-    .option('--threads <n>', 'worker threads (0 = this thread; default: cores − 1)')
+    .option('--threads <n>', 'worker threads (0 = this thread; default: one per core)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .addHelpText('after', '\nExamples:\n  stockflow features --date 2025-11-14 --codes 500325,532978\n  stockflow features --date 2025-11-14 --format json > features.json')
     .action(

@@ -35,7 +35,7 @@ export function registerTrain(program: Command): void {
     .option('--valid-share <fraction>', `share of the (latest) dates used for validation (${MIN_VALID_SHARE} to ${MAX_VALID_SHARE})`, validShareArg, 0.25)
     .option('--seed <n>', 'random seed of the trainer (0 to 4294967295)', intArg(0, 0xffffffff), 42)
     .option('--promote', 'make the new version the champion')
-    .option('--threads <n>', 'worker threads for extraction (default: cores − 1)')
+    .option('--threads <n>', 'worker threads for extraction (default: one per core)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
     .addHelpText('after', '\nExamples:\n  stockflow train\n  stockflow train --until 2025-09-30 --version 1.1.0 --promote')

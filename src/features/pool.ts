@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from '../config.js';
 import { N_FEATURES } from './definition.js';
 import { extractMany } from './extract.js';
 import { InputReader } from './inputs.js';
-import type { Db } from '../market/db.js';
+import { openMarketReadonly, type Db } from '../market/db.js';
 import { StockflowError, type ErrorKind } from '../errors.js';
 import { sqliteFileError } from '../util/sqlite.js';
 import type { ExtractionContext, FeatureBlock, StockRef } from './types.js';
@@ -73,41 +73,88 @@ export function mergeBlocks(blocks: readonly FeatureBlock[]): FeatureBlock {
 }
 
 export interface ExtractOptions {
+  /** Worker threads (at most one per task of TASK_SIZE). */
   threads: number;
+  /** The calling thread takes tasks too, between hand-offs to the workers (see mainThreadDefault). */
+  mainThread?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Extracts all `refs` on a pool of `threads` workers. */
+/** Tasks handed to each worker ahead of time, so a worker never waits while the calling thread extracts. */
+const IN_FLIGHT_PER_WORKER = 2;
+
+/**
+ * Extracts all `refs` on a pool of `threads` workers (and on the calling
+ * thread too with `mainThread`). Tasks are handed out as threads free up;
+ * each task's block lands in its own slot, so the merge keeps input order.
+ */
 export async function extractWithPool(marketFile: string, refs: readonly StockRef[], ctx: ExtractionContext, o: ExtractOptions): Promise<FeatureBlock> {
   if (!existsSync(WORKER_FILE)) throw new Error(`worker not built: ${WORKER_FILE} (run npm run build)`);
   const n = poolSize(o.threads, refs.length);
+  const tasks = Math.ceil(refs.length / TASK_SIZE);
+  const blocks = new Array<FeatureBlock>(tasks);
   const pool = new Piscina({ filename: WORKER_FILE, minThreads: n, maxThreads: n, idleTimeout: 1000 });
-  try {
-    const tasks: Promise<FeatureBlock>[] = [];
-    let done = 0;
-    o.onProgress?.(0, refs.length);
-    for (let i = 0; i < refs.length; i += TASK_SIZE) {
-      const slice = refs.slice(i, i + TASK_SIZE);
-      const t = (pool.run({ marketFile, ctx, refs: slice } satisfies ExtractTask, { signal: o.signal }) as Promise<FeatureBlock | WorkerFailure>).then(
-        (r) => {
-          if (!isFailure(r)) return r;
-          throw r.failure.kind ? new StockflowError(r.failure.kind, r.failure.message) : new Error(r.failure.message);
-        },
-        (e: unknown) => {
-          throw asError(e);
-        },
-      );
-      tasks.push(
-        t.then((b) => {
-          done += slice.length;
-          o.onProgress?.(done, refs.length);
-          return b;
-        }),
-      );
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const slice = (i: number): StockRef[] => refs.slice(i * TASK_SIZE, (i + 1) * TASK_SIZE);
+  const finished = (i: number, b: FeatureBlock): void => {
+    blocks[i] = b;
+    done += b.codes.length + b.skips.length;
+    o.onProgress?.(done, refs.length);
+  };
+  // One chain per slot in flight: run a task on the pool, then the next one not yet taken.
+  const chain = async (): Promise<void> => {
+    while (!failed && next < tasks) {
+      const i = next++;
+      let r: FeatureBlock | WorkerFailure;
+      try {
+        r = (await pool.run({ marketFile, ctx, refs: slice(i) } satisfies ExtractTask, { signal: o.signal })) as FeatureBlock | WorkerFailure;
+      } catch (e) {
+        failed = true;
+        throw asError(e);
+      }
+      if (isFailure(r)) {
+        failed = true;
+        throw r.failure.kind ? new StockflowError(r.failure.kind, r.failure.message) : new Error(r.failure.message);
+      }
+      finished(i, r);
     }
-    return mergeBlocks(await Promise.all(tasks));
+  };
+  try {
+    o.onProgress?.(0, refs.length);
+    const chains = Array.from({ length: Math.min(tasks, n * IN_FLIGHT_PER_WORKER) }, chain);
+    // Keep a rejected chain from going unhandled while the calling thread is still busy.
+    const all = Promise.all(chains);
+    all.catch(() => undefined);
+    if (o.mainThread) {
+      let reader: InputReader | undefined;
+      try {
+        while (!failed && next < tasks) {
+          if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
+          const i = next++;
+          let b: FeatureBlock;
+          try {
+            reader ??= new InputReader(openMarketReadonly(marketFile));
+            b = extractMany(reader, slice(i), ctx);
+          } catch (e) {
+            failed = true;
+            const f = workerFailure(marketFile, e).failure;
+            throw f.kind ? new StockflowError(f.kind, f.message) : new Error(f.message);
+          }
+          finished(i, b);
+          // Let the workers' finished tasks in (and hand them new ones) before taking the next.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        reader?.db.close();
+      }
+    }
+    await all;
+    return mergeBlocks(blocks);
   } finally {
+    failed = true;
     await pool.destroy();
   }
 }

@@ -23,6 +23,8 @@ export interface FeatureSet {
 export interface ComputeOptions {
   /** Worker threads; 0 runs on the calling thread. */
   threads: number;
+  /** The calling thread takes tasks too (pool runs only). */
+  mainThread?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
   ctx?: ExtractionContext;
