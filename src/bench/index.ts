@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
- * Parts: generate, features, model, batch, startup, explain (the default: all six), serve.
+ * Parts: generate, features, model, batch, startup, explain (the default: all six), serve, big
+ * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts).
  * The demo market is generated into the data directory if absent.
  * Figures go to stdout; nothing here is asserted by tests.
  */
@@ -130,6 +131,11 @@ async function main(): Promise<void> {
     line(await benchServe({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir }));
   }
   line(`peak RSS (this process, all threads): ${peakRss()}`);
+
+  if (parts.has('big')) {
+    const { benchBig } = await import('./big.js');
+    for (const l of benchBig({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir })) line(l);
+  }
 }
 
 main().catch((e: unknown) => {
