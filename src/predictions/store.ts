@@ -26,6 +26,10 @@ import { migrate } from './migrate.js';
 import type {
   BatchRunRow,
   ModelRef,
+  OutcomeFilter,
+  OutcomeInput,
+  OutcomeRow,
+  PendingOutcome,
   PredictionRow,
   RankedRow,
   RankingFilter,
@@ -98,7 +102,19 @@ const SQL = {
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
   drivers: `SELECT feature, feature_value, contribution FROM prediction_drivers
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ? ORDER BY rank`,
+  pendingOutcomes: `SELECT DISTINCT b.prediction_date, b.model_name, b.model_version FROM batch_runs b
+    WHERE b.published = 1 AND b.model_version IS NOT NULL
+      AND EXISTS (SELECT 1 FROM daily_predictions p WHERE p.prediction_date = b.prediction_date AND p.model_version = b.model_version)
+      AND NOT EXISTS (SELECT 1 FROM prediction_outcomes o WHERE o.prediction_date = b.prediction_date AND o.model_version = b.model_version)
+    ORDER BY b.prediction_date, b.model_version`,
+  predictionCodes: 'SELECT bse_code FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY bse_code',
+  latestOutcomeDate: 'SELECT max(prediction_date) FROM prediction_outcomes',
+  outcomeVersionsOfDate: 'SELECT DISTINCT model_version FROM prediction_outcomes WHERE prediction_date = ? ORDER BY model_version',
+  latestOutcomeDates: 'SELECT DISTINCT prediction_date FROM prediction_outcomes WHERE model_version = ? AND prediction_date <= ? ORDER BY prediction_date DESC LIMIT ?',
 } as const;
+
+/** The columns of an outcome row (OutcomeRow), in order. */
+const OUTCOME_COLS = 'o.model_version, o.prediction_date, o.bse_code, p.probability, p.predicted_label, p.confidence, o.hit';
 
 /**
  * Whether a `running` row's process is gone: it ran on this host, and its pid
@@ -407,6 +423,55 @@ export class PredictionsStore {
     };
   }
 
+  /** Published (date, model) pairs whose rows have no realised outcomes yet, oldest first. */
+  pendingOutcomes(): PendingOutcome[] {
+    return this.src.run(SQL.pendingOutcomes, (st) => st.all() as PendingOutcome[]) ?? [];
+  }
+
+  /** The stocks of a date's stored predictions of one model version (bse_code order). */
+  predictionCodes(date: IsoDate, modelVersion: string): string[] {
+    return this.src.run(SQL.predictionCodes, (st) => st.pluck().all(date, modelVersion) as string[]) ?? [];
+  }
+
+  /**
+   * Stored predictions with their realised outcome, ordered by model version,
+   * date, then the date's ranking (probability descending, bse_code).
+   */
+  outcomeRows(f: OutcomeFilter = {}): OutcomeRow[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    const add = (clause: string, v: string | undefined): void => {
+      if (v === undefined) return;
+      where.push(clause);
+      params.push(v);
+    };
+    add('o.model_version = ?', f.modelVersion);
+    add('o.prediction_date >= ?', f.from);
+    add('o.prediction_date <= ?', f.to);
+    const sql = `SELECT ${OUTCOME_COLS} FROM prediction_outcomes o
+      JOIN daily_predictions p ON p.bse_code = o.bse_code AND p.prediction_date = o.prediction_date AND p.model_version = o.model_version
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY o.model_version, o.prediction_date, p.probability DESC, o.bse_code`;
+    return this.src.run(sql, (st) => st.all(...params) as OutcomeRow[]) ?? [];
+  }
+
+  /**
+   * What the scorecard reads: the latest prediction date with known outcomes,
+   * the model version it is judged for (that of the date's completed run when
+   * it has outcomes, else the first version that does), and that version's
+   * latest `window` dates with outcomes up to it (newest first). Undefined when no outcome is known.
+   */
+  scorecardScope(window: number): { date: IsoDate; modelVersion: string; dates: IsoDate[] } | undefined {
+    const date = this.src.run(SQL.latestOutcomeDate, (st) => st.pluck().get() as string | null);
+    if (!date) return undefined;
+    const versions = this.src.run(SQL.outcomeVersionsOfDate, (st) => st.pluck().all(date) as string[]) ?? [];
+    const run = this.completedRun(date);
+    const modelVersion = run?.model_version && versions.includes(run.model_version) ? run.model_version : versions[0];
+    if (modelVersion === undefined) return undefined;
+    const dates = this.src.run(SQL.latestOutcomeDates, (st) => st.pluck().all(modelVersion, date, window) as string[]) ?? [];
+    return { date, modelVersion, dates };
+  }
+
   // ---- writes ------------------------------------------------------------
 
   startRun(r: RunStart): void {
@@ -451,6 +516,7 @@ export class PredictionsStore {
     const insDrv = db.prepare(
       'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE prediction_date = ? AND model_version = ?');
     const r = rows;
     db.transaction(() => {
       delPred.run(r.date, r.modelVersion);
@@ -473,6 +539,8 @@ export class PredictionsStore {
       // The date's explanations of this model are the run's (none when it could not explain: older ones are not kept beside new rows).
       delExpl.run(r.date, r.modelVersion);
       delDrv.run(r.date, r.modelVersion);
+      // The date's outcomes of this model were of the rows just replaced: recorded again once known.
+      delOutcomes.run(r.date, r.modelVersion);
       for (const e of r.explanations ?? []) {
         insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
         e.drivers.forEach((d, k) =>
@@ -482,6 +550,29 @@ export class PredictionsStore {
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
     return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: r.explanations?.length ?? 0 };
+  }
+
+  /**
+   * Records the realised outcome of every stored prediction of one (date, model
+   * version): replaces the pair's rows in one transaction. Returns the rows written.
+   */
+  recordOutcomes(o: OutcomeInput): number {
+    const db = this.writable();
+    const codes = this.predictionCodes(o.date, o.modelVersion);
+    const del = db.prepare('DELETE FROM prediction_outcomes WHERE prediction_date = ? AND model_version = ?');
+    const ins = db.prepare(
+      `INSERT INTO prediction_outcomes (bse_code, prediction_date, model_version, horizon_sessions, window_end, hit, hit_on, source, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const now = new Date().toISOString();
+    db.transaction(() => {
+      del.run(o.date, o.modelVersion);
+      for (const code of codes) {
+        const on = o.hits.get(code);
+        ins.run(code, o.date, o.modelVersion, o.horizon, o.windowEnd, on === undefined ? 0 : 1, on ?? null, o.source, now);
+      }
+    }).immediate();
+    return codes.length;
   }
 
   private updateFinish(db: Db, runId: string, f: RunFinish, published: boolean): void {
