@@ -12,7 +12,9 @@ import { parseModelRef } from '../model/metadata.js';
 import { evaluateByModel, type AtK, type Evaluation } from '../model/evaluate.js';
 import { PredictionsStore } from '../predictions/store.js';
 import { fillOutcomes, registryHorizons } from '../batch/outcomes.js';
-import type { EvaluateFormat } from './evaluate.js';
+
+/** `--format` (checked by the command). */
+export type EvaluateFormat = 'table' | 'json' | 'csv';
 
 export interface EvaluateOptions {
   cfg: Config;

@@ -10,7 +10,7 @@ import { resolveDate } from './batch.js';
 import { action } from './run.js';
 
 const FORMATS = ['table', 'json', 'csv'] as const;
-export type EvaluateFormat = (typeof FORMATS)[number];
+type EvaluateFormat = (typeof FORMATS)[number];
 
 function format(value: string): EvaluateFormat {
   if (!(FORMATS as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${FORMATS.join(', ')}`);
