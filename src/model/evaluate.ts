@@ -218,16 +218,18 @@ export interface Scorecard {
 
 /**
  * The scorecard from one model version's rows of its latest dates with known
- * outcomes (the latest date among them is the one judged). Undefined without rows.
+ * outcomes (the latest date among them is the one judged). Each date's top 20
+ * is enough; `judged` gives the judged date's count of rows and hits when
+ * `rows` holds only its top (else they are counted from `rows`). Undefined without rows.
  */
-export function scorecardOf(rows: readonly ScoredOutcome[]): Scorecard | undefined {
+export function scorecardOf(rows: readonly ScoredOutcome[], judged?: { rows: number; hits: number }): Scorecard | undefined {
   if (rows.length === 0) return undefined;
   const byDate = groupByDate(rows);
   const dates = [...byDate.keys()];
   const date = dates[dates.length - 1];
   const day = byDate.get(date)!;
   const t = hitsInTop(day, SCORECARD_TOP);
-  const dayHits = day.reduce((a, r) => a + r.hit, 0);
+  const counts = judged ?? { rows: day.length, hits: day.reduce((a, r) => a + r.hit, 0) };
   const rolling = atK(byDate, [SCORECARD_TOP])[0];
   return {
     date,
@@ -235,8 +237,8 @@ export function scorecardOf(rows: readonly ScoredOutcome[]): Scorecard | undefin
     top: t.picks,
     top_hits: t.hits,
     top_precision: t.picks > 0 ? t.hits / t.picks : 0,
-    base_rate: dayHits / day.length,
-    rows: day.length,
+    base_rate: counts.rows > 0 ? counts.hits / counts.rows : 0,
+    rows: counts.rows,
     rolling_precision: rolling.precision ?? 0,
     window_dates: dates.length,
     window_from: dates[0],
@@ -248,7 +250,10 @@ export function scorecardOf(rows: readonly ScoredOutcome[]): Scorecard | undefin
 export interface ScorecardSource {
   snapshot<T>(fn: () => T): T;
   scorecardScope(window: number): { date: string; modelVersion: string; dates: string[] } | undefined;
-  outcomeRows(f: { from?: string; to?: string; modelVersion?: string }): ScoredOutcome[];
+  /** The first k of a date's ranking (probability descending, bse_code) with their outcomes. */
+  topOutcomes(date: string, modelVersion: string, k: number): ScoredOutcome[];
+  /** A date's number of judged predictions and of hits. */
+  outcomeCounts(date: string, modelVersion: string): { rows: number; hits: number };
 }
 
 /** The scorecard over a store's outcomes (its latest judged date and that model's last SCORECARD_WINDOW dates), or undefined when none is known. */
@@ -256,6 +261,8 @@ export function readScorecard(store: ScorecardSource): Scorecard | undefined {
   return store.snapshot(() => {
     const scope = store.scorecardScope(SCORECARD_WINDOW);
     if (!scope || scope.dates.length === 0) return undefined;
-    return scorecardOf(store.outcomeRows({ modelVersion: scope.modelVersion, from: scope.dates[scope.dates.length - 1], to: scope.date }));
+    // Only each date's top 20 is read (the index on date and probability), and the judged date's two counts.
+    const rows = scope.dates.flatMap((d) => store.topOutcomes(d, scope.modelVersion, SCORECARD_TOP));
+    return scorecardOf(rows, store.outcomeCounts(scope.date, scope.modelVersion));
   });
 }

@@ -110,6 +110,10 @@ const SQL = {
   predictionCodes: 'SELECT bse_code FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY bse_code',
   latestOutcomeDate: 'SELECT max(prediction_date) FROM prediction_outcomes',
   outcomeVersionsOfDate: 'SELECT DISTINCT model_version FROM prediction_outcomes WHERE prediction_date = ? ORDER BY model_version',
+  topOutcomes: `SELECT o.model_version, o.prediction_date, o.bse_code, p.probability, p.predicted_label, p.confidence, o.hit
+    FROM daily_predictions p JOIN prediction_outcomes o ON o.bse_code = p.bse_code AND o.prediction_date = p.prediction_date AND o.model_version = p.model_version
+    WHERE p.prediction_date = ? AND p.model_version = ? ORDER BY p.probability DESC, p.bse_code LIMIT ?`,
+  outcomeCounts: 'SELECT count(*) AS rows, coalesce(sum(hit), 0) AS hits FROM prediction_outcomes WHERE prediction_date = ? AND model_version = ?',
   latestOutcomeDates: 'SELECT DISTINCT prediction_date FROM prediction_outcomes WHERE model_version = ? AND prediction_date <= ? ORDER BY prediction_date DESC LIMIT ?',
 } as const;
 
@@ -470,6 +474,16 @@ export class PredictionsStore {
     if (modelVersion === undefined) return undefined;
     const dates = this.src.run(SQL.latestOutcomeDates, (st) => st.pluck().all(modelVersion, date, window) as string[]) ?? [];
     return { date, modelVersion, dates };
+  }
+
+  /** The first k of a date's ranking (probability descending, bse_code) that have a recorded outcome, with it. */
+  topOutcomes(date: IsoDate, modelVersion: string, k: number): OutcomeRow[] {
+    return this.src.run(SQL.topOutcomes, (st) => st.all(date, modelVersion, k) as OutcomeRow[]) ?? [];
+  }
+
+  /** A date's number of recorded outcomes of one model version, and of hits among them. */
+  outcomeCounts(date: IsoDate, modelVersion: string): { rows: number; hits: number } {
+    return this.src.run(SQL.outcomeCounts, (st) => st.get(date, modelVersion) as { rows: number; hits: number }) ?? { rows: 0, hits: 0 };
   }
 
   // ---- writes ------------------------------------------------------------
