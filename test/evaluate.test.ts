@@ -267,4 +267,40 @@ describe('realised outcomes from the closes of a hand-built market', () => {
       raw.close();
     }
   });
+
+  it("a publishing run that replaces a date's rows drops that date's outcomes of its model; the next pass records them for the new rows", () => {
+    const market = openMarketReadonly(dir);
+    const store = PredictionsStore.openForWrite(dir);
+    try {
+      expect(store.outcomeRows({ from: D, to: D })).toHaveLength(8);
+      store.publishRun(
+        {
+          runId: 'republish',
+          date: D,
+          asOf: S[3],
+          modelVersion: '1.0.0',
+          modelType: 'GBDT',
+          featureSetVersion: '1',
+          predictions: [
+            { bse_code: '500001', nse_symbol: null, company_name: 'Company 500001', probability: 0.1, label: 0, confidence: 'HIGH' },
+            { bse_code: '500003', nse_symbol: null, company_name: 'Company 500003', probability: 0.8, label: 1, confidence: 'HIGH' },
+          ],
+          skipped: [],
+          features: { codes: [], values: new Float32Array(0), imputed: new Uint8Array(0) },
+          timestamp: '2025-11-14T00:02:00Z',
+        },
+        { status: 'succeeded' },
+      );
+      expect(store.outcomeRows({ from: D, to: D })).toEqual([]);
+      expect(store.pendingOutcomes().map((p) => p.prediction_date)).toEqual([D]);
+      expect(fillOutcomes(market, store, () => HORIZON).recorded).toEqual([{ date: D, modelVersion: '1.0.0', horizon: 3, windowEnd: S[6], rows: 2, hits: 1 }]);
+      expect(store.outcomeRows({ from: D, to: D }).map((r) => [r.bse_code, r.probability, r.hit])).toEqual([
+        ['500003', 0.8, 0],
+        ['500001', 0.1, 1],
+      ]);
+    } finally {
+      store.close();
+      market.close();
+    }
+  });
 });
