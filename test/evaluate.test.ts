@@ -235,15 +235,16 @@ describe('realised outcomes from the closes of a hand-built market', () => {
       expect(filled.recorded).toEqual([{ date: D, modelVersion: '1.0.0', horizon: 3, windowEnd: S[6], rows: 8, hits: 3 }]);
       expect(filled.waiting).toBe(1);
       const rows = store.outcomeRows({});
-      expect(rows.map((r) => [r.bse_code, r.hit])).toEqual([
-        ['500001', 1],
-        ['500003', 0],
-        ['500007', 1],
-        ['500004', 0],
-        ['500008', 0],
-        ['500002', 1],
-        ['500005', 0],
-        ['500006', 0],
+      // Each with the prediction it judges (probability copied from daily_predictions).
+      expect(rows.map((r) => [r.bse_code, r.probability, r.hit])).toEqual([
+        ['500001', 0.9, 1],
+        ['500002', 0.2, 1],
+        ['500003', 0.7, 0],
+        ['500004', 0.4, 0],
+        ['500005', 0.1, 0],
+        ['500006', 0.05, 0],
+        ['500007', 0.6, 1],
+        ['500008', 0.3, 0],
       ]);
       // A second pass has nothing new to record.
       expect(fillOutcomes(market, store, () => HORIZON).recorded).toEqual([]);
@@ -295,8 +296,8 @@ describe('realised outcomes from the closes of a hand-built market', () => {
       expect(store.pendingOutcomes().map((p) => p.prediction_date)).toEqual([D]);
       expect(fillOutcomes(market, store, () => HORIZON).recorded).toEqual([{ date: D, modelVersion: '1.0.0', horizon: 3, windowEnd: S[6], rows: 2, hits: 1 }]);
       expect(store.outcomeRows({ from: D, to: D }).map((r) => [r.bse_code, r.probability, r.hit])).toEqual([
-        ['500003', 0.8, 0],
         ['500001', 0.1, 1],
+        ['500003', 0.8, 0],
       ]);
     } finally {
       store.close();

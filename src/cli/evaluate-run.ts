@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
 import { parseModelRef } from '../model/metadata.js';
-import { evaluateByModel, type AtK, type Evaluation } from '../model/evaluate.js';
+import { evaluateSource, type AtK, type Evaluation } from '../model/evaluate.js';
 import { PredictionsStore } from '../predictions/store.js';
 import { fillOutcomes, registryHorizons } from '../batch/outcomes.js';
 
@@ -111,14 +111,13 @@ export async function runEvaluate(o: EvaluateOptions): Promise<{ text: string; n
       filled.recorded.length > 0
         ? `recorded the outcomes of ${filled.recorded.length} prediction date${filled.recorded.length === 1 ? '' : 's'} (${filled.recorded.map((r) => `${r.date} v${r.modelVersion}`).join(', ')})`
         : undefined;
-    const rows = writer.outcomeRows({ from: o.from, to: o.to, modelVersion: version });
-    if (rows.length === 0) {
+    const list = writer.snapshot(() => evaluateSource(writer, { from: o.from, to: o.to, modelVersion: version }, { byDate: o.byDate }));
+    if (list.length === 0) {
       const range = `${o.from ?? 'the first date'} to ${o.to ?? 'the last'}${version ? ` for model ${version}` : ''}`;
       throw missingInput(
         `no prediction with a known outcome from ${range}${filled.waiting > 0 ? ` (${filled.waiting} date/model pairs wait for their horizon to pass)` : ''}`,
       );
     }
-    const list = evaluateByModel(rows, { byDate: o.byDate });
     const text =
       o.format === 'json'
         ? `${JSON.stringify({ from: o.from ?? null, to: o.to ?? null, models: list }, null, 2)}\n`

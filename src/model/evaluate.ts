@@ -88,12 +88,20 @@ function ranked<T extends ScoredOutcome>(rows: readonly T[]): T[] {
   return [...rows].sort((a, b) => b.probability - a.probability || (a.bse_code < b.bse_code ? -1 : a.bse_code > b.bse_code ? 1 : 0));
 }
 
-/** Hits among the first k of a date's ranking. */
-export function hitsInTop(rows: readonly ScoredOutcome[], k: number): { hits: number; picks: number } {
-  const top = ranked(rows).slice(0, k);
-  return { hits: top.reduce((a, r) => a + r.hit, 0), picks: top.length };
+/** Hits among the first k of a date's rows already in ranking order. */
+function hitsInRankedTop(rows: readonly ScoredOutcome[], k: number): { hits: number; picks: number } {
+  const picks = Math.min(k, rows.length);
+  let hits = 0;
+  for (let i = 0; i < picks; i++) hits += rows[i].hit;
+  return { hits, picks };
 }
 
+/** Hits among the first k of a date's ranking. */
+export function hitsInTop(rows: readonly ScoredOutcome[], k: number): { hits: number; picks: number } {
+  return hitsInRankedTop(ranked(rows), k);
+}
+
+/** Rows by date (dates in order), each date's rows in ranking order. */
 function groupByDate<T extends ScoredOutcome>(rows: readonly T[]): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const r of rows) {
@@ -101,16 +109,17 @@ function groupByDate<T extends ScoredOutcome>(rows: readonly T[]): Map<string, T
     if (!g) m.set(r.prediction_date, (g = []));
     g.push(r);
   }
-  return new Map([...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+  return new Map([...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([d, g]) => [d, ranked(g)]));
 }
 
+/** precision@K and hits@K over dates whose rows are in ranking order (groupByDate). */
 function atK(byDate: Map<string, ScoredOutcome[]>, ks: readonly number[]): AtK[] {
   return ks.map((k) => {
     let hits = 0;
     let picks = 0;
     let sum = 0;
     for (const rows of byDate.values()) {
-      const t = hitsInTop(rows, k);
+      const t = hitsInRankedTop(rows, k);
       hits += t.hits;
       picks += t.picks;
       sum += t.picks > 0 ? t.hits / t.picks : 0;
@@ -125,58 +134,114 @@ function pooled(rows: readonly ScoredOutcome[]): { y: Uint8Array; p: Float64Arra
   return { y, p, hits: y.reduce((a, v) => a + v, 0) };
 }
 
-/** Every figure for one model version's rows (all of one version). Throws on no rows. */
-export function evaluateRows(rows: readonly ScoredOutcome[], o: { byDate?: boolean; ks?: readonly number[] } = {}): Evaluation {
-  if (rows.length === 0) throw new RangeError('evaluateRows: no rows');
-  const ks = o.ks ?? TOP_KS;
-  const byDate = groupByDate(rows);
-  const { y, p, hits } = pooled(rows);
-  const groups = new Map<string, ConfidenceGroup>();
-  for (const r of rows) {
-    const key = `${r.predicted_label}:${r.confidence}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { predicted_label: r.predicted_label, confidence: r.confidence, rows: 0, hits: 0, hit_rate: 0 }));
-    g.rows++;
-    g.hits += r.hit;
+const LEVEL_ORDER = ['HIGH', 'MEDIUM', 'LOW'];
+
+/**
+ * One model version's figures, accumulated a date at a time (so that a year of
+ * predictions is never held as row objects at once): the pooled labels and
+ * probabilities in typed arrays, the per-date top-K counts, the confidence groups.
+ */
+class Accumulator {
+  private y = new Uint8Array(1024);
+  private p = new Float64Array(1024);
+  private n = 0;
+  private hits = 0;
+  private readonly dates: string[] = [];
+  private readonly kSums: { hits: number; picks: number; precision: number }[];
+  private readonly groups = new Map<string, ConfidenceGroup>();
+  private readonly byDate: DateFigures[] = [];
+
+  constructor(
+    private readonly version: string,
+    private readonly ks: readonly number[],
+    private readonly keepByDate: boolean,
+  ) {
+    this.kSums = ks.map(() => ({ hits: 0, picks: 0, precision: 0 }));
   }
-  const levelOrder = ['HIGH', 'MEDIUM', 'LOW'];
-  const byConfidence = [...groups.values()]
-    .map((g) => ({ ...g, hit_rate: g.hits / g.rows }))
-    .sort((a, b) => b.predicted_label - a.predicted_label || levelOrder.indexOf(a.confidence) - levelOrder.indexOf(b.confidence));
-  const dates = [...byDate.keys()];
-  const e: Evaluation = {
-    model_version: rows[0].model_version,
-    from: dates[0],
-    to: dates[dates.length - 1],
-    dates: dates.length,
-    rows: rows.length,
-    hits,
-    base_rate: hits / rows.length,
-    roc_auc: finite(rocAuc(y, p)),
-    pr_auc: finite(prAuc(y, p)),
-    brier: brierScore(y, p),
-    log_loss: logLoss(y, p),
-    at_k: atK(byDate, ks),
-    by_confidence: byConfidence,
-    calibration: calibrationTable(y, p, CALIBRATION_BINS),
-  };
-  if (o.byDate) {
-    e.by_date = [...byDate.entries()].map(([date, dr]) => {
-      const d = pooled(dr);
-      return {
+
+  /** One date's rows (any order). */
+  add(date: string, rows: readonly ScoredOutcome[]): void {
+    if (rows.length === 0) return;
+    const r = ranked(rows);
+    this.dates.push(date);
+    if (this.n + r.length > this.y.length) {
+      const cap = Math.max(this.n + r.length, 2 * this.y.length);
+      const y = new Uint8Array(cap);
+      y.set(this.y.subarray(0, this.n));
+      const p = new Float64Array(cap);
+      p.set(this.p.subarray(0, this.n));
+      this.y = y;
+      this.p = p;
+    }
+    for (const row of r) {
+      this.y[this.n] = row.hit;
+      this.p[this.n] = row.probability;
+      this.n++;
+      this.hits += row.hit;
+      const key = `${row.predicted_label}:${row.confidence}`;
+      let g = this.groups.get(key);
+      if (!g) this.groups.set(key, (g = { predicted_label: row.predicted_label, confidence: row.confidence, rows: 0, hits: 0, hit_rate: 0 }));
+      g.rows++;
+      g.hits += row.hit;
+    }
+    const atKs = this.ks.map((k, j) => {
+      const t = hitsInRankedTop(r, k);
+      const s = this.kSums[j];
+      s.hits += t.hits;
+      s.picks += t.picks;
+      s.precision += t.hits / t.picks;
+      return { k, precision: t.hits / t.picks, hits: t.hits, picks: t.picks };
+    });
+    if (this.keepByDate) {
+      const d = pooled(r);
+      this.byDate.push({
         date,
-        rows: dr.length,
+        rows: r.length,
         hits: d.hits,
-        base_rate: d.hits / dr.length,
+        base_rate: d.hits / r.length,
         roc_auc: finite(rocAuc(d.y, d.p)),
         pr_auc: finite(prAuc(d.y, d.p)),
         brier: brierScore(d.y, d.p),
         log_loss: logLoss(d.y, d.p),
-        at_k: atK(new Map([[date, dr]]), ks),
-      };
-    });
+        at_k: atKs,
+      });
+    }
   }
-  return e;
+
+  finish(): Evaluation {
+    if (this.n === 0) throw new RangeError('evaluate: no rows');
+    const y = this.y.subarray(0, this.n);
+    const p = this.p.subarray(0, this.n);
+    const sorted = [...this.dates].sort();
+    const e: Evaluation = {
+      model_version: this.version,
+      from: sorted[0],
+      to: sorted[sorted.length - 1],
+      dates: this.dates.length,
+      rows: this.n,
+      hits: this.hits,
+      base_rate: this.hits / this.n,
+      roc_auc: finite(rocAuc(y, p)),
+      pr_auc: finite(prAuc(y, p)),
+      brier: brierScore(y, p),
+      log_loss: logLoss(y, p),
+      at_k: this.ks.map((k, j) => ({ k, precision: this.kSums[j].precision / this.dates.length, hits: this.kSums[j].hits, picks: this.kSums[j].picks })),
+      by_confidence: [...this.groups.values()]
+        .map((g) => ({ ...g, hit_rate: g.hits / g.rows }))
+        .sort((a, b) => b.predicted_label - a.predicted_label || LEVEL_ORDER.indexOf(a.confidence) - LEVEL_ORDER.indexOf(b.confidence)),
+      calibration: calibrationTable(y, p, CALIBRATION_BINS),
+    };
+    if (this.keepByDate) e.by_date = [...this.byDate].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    return e;
+  }
+}
+
+/** Every figure for one model version's rows (all of one version). Throws on no rows. */
+export function evaluateRows(rows: readonly ScoredOutcome[], o: { byDate?: boolean; ks?: readonly number[] } = {}): Evaluation {
+  if (rows.length === 0) throw new RangeError('evaluateRows: no rows');
+  const acc = new Accumulator(rows[0].model_version, o.ks ?? TOP_KS, o.byDate === true);
+  for (const [date, dr] of groupByDate(rows)) acc.add(date, dr);
+  return acc.finish();
 }
 
 /** evaluateRows per model version (rows of several versions), versions in sorted order. */
@@ -188,6 +253,29 @@ export function evaluateByModel(rows: readonly ScoredOutcome[], o: { byDate?: bo
     g.push(r);
   }
   return [...m.keys()].sort().map((v) => evaluateRows(m.get(v)!, o));
+}
+
+/** What `stockflow evaluate` reads (the predictions store has these methods). */
+export interface EvaluationSource {
+  outcomeDates(f: { from?: string; to?: string; modelVersion?: string }): { model_version: string; prediction_date: string }[];
+  outcomesOfDate(modelVersion: string, date: string): ScoredOutcome[];
+}
+
+/** evaluateByModel over a store's outcomes, read one (model, date) at a time; [] when none is in the range. */
+export function evaluateSource(src: EvaluationSource, f: { from?: string; to?: string; modelVersion?: string }, o: { byDate?: boolean } = {}): Evaluation[] {
+  const out: Evaluation[] = [];
+  let acc: Accumulator | undefined;
+  let version: string | undefined;
+  for (const { model_version, prediction_date } of src.outcomeDates(f)) {
+    if (model_version !== version) {
+      if (acc) out.push(acc.finish());
+      acc = new Accumulator(model_version, TOP_KS, o.byDate === true);
+      version = model_version;
+    }
+    acc!.add(prediction_date, src.outcomesOfDate(model_version, prediction_date));
+  }
+  if (acc) out.push(acc.finish());
+  return out;
 }
 
 /** The number of stocks the scorecard judges, and the number of dates its rolling precision covers. */
@@ -228,7 +316,7 @@ export function scorecardOf(rows: readonly ScoredOutcome[], judged?: { rows: num
   const dates = [...byDate.keys()];
   const date = dates[dates.length - 1];
   const day = byDate.get(date)!;
-  const t = hitsInTop(day, SCORECARD_TOP);
+  const t = hitsInRankedTop(day, SCORECARD_TOP);
   const counts = judged ?? { rows: day.length, hits: day.reduce((a, r) => a + r.hit, 0) };
   const rolling = atK(byDate, [SCORECARD_TOP])[0];
   return {

@@ -108,17 +108,35 @@ const SQL = {
       AND NOT EXISTS (SELECT 1 FROM prediction_outcomes o WHERE o.prediction_date = b.prediction_date AND o.model_version = b.model_version)
     ORDER BY b.prediction_date, b.model_version`,
   predictionCodes: 'SELECT bse_code FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY bse_code',
+  predictionsToJudge: 'SELECT bse_code, probability, predicted_label, confidence FROM daily_predictions WHERE prediction_date = ? AND model_version = ?',
+  outcomeDates: 'SELECT DISTINCT model_version, prediction_date FROM prediction_outcomes',
   latestOutcomeDate: 'SELECT max(prediction_date) FROM prediction_outcomes',
   outcomeVersionsOfDate: 'SELECT DISTINCT model_version FROM prediction_outcomes WHERE prediction_date = ? ORDER BY model_version',
-  topOutcomes: `SELECT o.model_version, o.prediction_date, o.bse_code, p.probability, p.predicted_label, p.confidence, o.hit
-    FROM daily_predictions p JOIN prediction_outcomes o ON o.bse_code = p.bse_code AND o.prediction_date = p.prediction_date AND o.model_version = p.model_version
-    WHERE p.prediction_date = ? AND p.model_version = ? ORDER BY p.probability DESC, p.bse_code LIMIT ?`,
-  outcomeCounts: 'SELECT count(*) AS rows, coalesce(sum(hit), 0) AS hits FROM prediction_outcomes WHERE prediction_date = ? AND model_version = ?',
+  topOutcomes: `SELECT model_version, prediction_date, bse_code, probability, predicted_label, confidence, hit FROM prediction_outcomes
+    WHERE model_version = ? AND prediction_date = ? ORDER BY probability DESC, bse_code LIMIT ?`,
+  outcomeCounts: 'SELECT count(*) AS rows, coalesce(sum(hit), 0) AS hits FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?',
+  outcomesOfDate: `SELECT model_version, prediction_date, bse_code, probability, predicted_label, confidence, hit FROM prediction_outcomes
+    WHERE model_version = ? AND prediction_date = ?`,
   latestOutcomeDates: 'SELECT DISTINCT prediction_date FROM prediction_outcomes WHERE model_version = ? AND prediction_date <= ? ORDER BY prediction_date DESC LIMIT ?',
 } as const;
 
 /** The columns of an outcome row (OutcomeRow), in order. */
-const OUTCOME_COLS = 'o.model_version, o.prediction_date, o.bse_code, p.probability, p.predicted_label, p.confidence, o.hit';
+const OUTCOME_COLS = 'model_version, prediction_date, bse_code, probability, predicted_label, confidence, hit';
+
+/** The WHERE clause of an outcome filter on prediction_outcomes. */
+function outcomeWhere(f: OutcomeFilter): { where: string; params: string[] } {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  const add = (clause: string, v: string | undefined): void => {
+    if (v === undefined) return;
+    clauses.push(clause);
+    params.push(v);
+  };
+  add('model_version = ?', f.modelVersion);
+  add('prediction_date >= ?', f.from);
+  add('prediction_date <= ?', f.to);
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
 
 /**
  * Whether a `running` row's process is gone: it ran on this host, and its pid
@@ -437,25 +455,22 @@ export class PredictionsStore {
     return this.src.run(SQL.predictionCodes, (st) => st.pluck().all(date, modelVersion) as string[]) ?? [];
   }
 
-  /**
-   * Stored predictions with their realised outcome, ordered by model version,
-   * date, then the date's ranking (probability descending, bse_code).
-   */
+  /** The (model version, date) pairs with recorded outcomes in a range, by version then date. */
+  outcomeDates(f: OutcomeFilter = {}): { model_version: string; prediction_date: IsoDate }[] {
+    const { where, params } = outcomeWhere(f);
+    const sql = `${SQL.outcomeDates} ${where} ORDER BY model_version, prediction_date`;
+    return this.src.run(sql, (st) => st.all(...params) as { model_version: string; prediction_date: IsoDate }[]) ?? [];
+  }
+
+  /** One (model version, date)'s predictions with their outcomes (in key order: bse_code). */
+  outcomesOfDate(modelVersion: string, date: IsoDate): OutcomeRow[] {
+    return this.src.run(SQL.outcomesOfDate, (st) => st.all(modelVersion, date) as OutcomeRow[]) ?? [];
+  }
+
+  /** Stored predictions with their realised outcome, ordered by model version, date, then bse_code. */
   outcomeRows(f: OutcomeFilter = {}): OutcomeRow[] {
-    const where: string[] = [];
-    const params: string[] = [];
-    const add = (clause: string, v: string | undefined): void => {
-      if (v === undefined) return;
-      where.push(clause);
-      params.push(v);
-    };
-    add('o.model_version = ?', f.modelVersion);
-    add('o.prediction_date >= ?', f.from);
-    add('o.prediction_date <= ?', f.to);
-    const sql = `SELECT ${OUTCOME_COLS} FROM prediction_outcomes o
-      JOIN daily_predictions p ON p.bse_code = o.bse_code AND p.prediction_date = o.prediction_date AND p.model_version = o.model_version
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY o.model_version, o.prediction_date, p.probability DESC, o.bse_code`;
+    const { where, params } = outcomeWhere(f);
+    const sql = `SELECT ${OUTCOME_COLS} FROM prediction_outcomes ${where} ORDER BY model_version, prediction_date, bse_code`;
     return this.src.run(sql, (st) => st.all(...params) as OutcomeRow[]) ?? [];
   }
 
@@ -478,12 +493,12 @@ export class PredictionsStore {
 
   /** The first k of a date's ranking (probability descending, bse_code) that have a recorded outcome, with it. */
   topOutcomes(date: IsoDate, modelVersion: string, k: number): OutcomeRow[] {
-    return this.src.run(SQL.topOutcomes, (st) => st.all(date, modelVersion, k) as OutcomeRow[]) ?? [];
+    return this.src.run(SQL.topOutcomes, (st) => st.all(modelVersion, date, k) as OutcomeRow[]) ?? [];
   }
 
   /** A date's number of recorded outcomes of one model version, and of hits among them. */
   outcomeCounts(date: IsoDate, modelVersion: string): { rows: number; hits: number } {
-    return this.src.run(SQL.outcomeCounts, (st) => st.get(date, modelVersion) as { rows: number; hits: number }) ?? { rows: 0, hits: 0 };
+    return this.src.run(SQL.outcomeCounts, (st) => st.get(modelVersion, date) as { rows: number; hits: number }) ?? { rows: 0, hits: 0 };
   }
 
   // ---- writes ------------------------------------------------------------
@@ -530,7 +545,7 @@ export class PredictionsStore {
     const insDrv = db.prepare(
       'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE prediction_date = ? AND model_version = ?');
+    const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
     const r = rows;
     db.transaction(() => {
       delPred.run(r.date, r.modelVersion);
@@ -554,7 +569,7 @@ export class PredictionsStore {
       delExpl.run(r.date, r.modelVersion);
       delDrv.run(r.date, r.modelVersion);
       // The date's outcomes of this model were of the rows just replaced: recorded again once known.
-      delOutcomes.run(r.date, r.modelVersion);
+      delOutcomes.run(r.modelVersion, r.date);
       for (const e of r.explanations ?? []) {
         insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
         e.drivers.forEach((d, k) =>
@@ -572,21 +587,22 @@ export class PredictionsStore {
    */
   recordOutcomes(o: OutcomeInput): number {
     const db = this.writable();
-    const codes = this.predictionCodes(o.date, o.modelVersion);
-    const del = db.prepare('DELETE FROM prediction_outcomes WHERE prediction_date = ? AND model_version = ?');
+    const del = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
     const ins = db.prepare(
-      `INSERT INTO prediction_outcomes (bse_code, prediction_date, model_version, horizon_sessions, window_end, hit, hit_on, source, recorded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO prediction_outcomes (model_version, prediction_date, bse_code, probability, predicted_label, confidence, horizon_sessions, window_end, hit, hit_on, source, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const now = new Date().toISOString();
-    db.transaction(() => {
-      del.run(o.date, o.modelVersion);
-      for (const code of codes) {
+    // The rows are read inside the write transaction: the outcomes describe exactly the rows stored now.
+    return db.transaction(() => {
+      del.run(o.modelVersion, o.date);
+      const rows = db.prepare(SQL.predictionsToJudge).raw(true).all(o.date, o.modelVersion) as [string, number, number, string | null][];
+      for (const [code, probability, label, confidence] of rows) {
         const on = o.hits.get(code);
-        ins.run(code, o.date, o.modelVersion, o.horizon, o.windowEnd, on === undefined ? 0 : 1, on ?? null, o.source, now);
+        ins.run(o.modelVersion, o.date, code, probability, label, confidence, o.horizon, o.windowEnd, on === undefined ? 0 : 1, on ?? null, o.source, now);
       }
+      return rows.length;
     }).immediate();
-    return codes.length;
   }
 
   private updateFinish(db: Db, runId: string, f: RunFinish, published: boolean): void {
