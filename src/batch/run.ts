@@ -24,7 +24,9 @@ import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/scoring-model.js';
 import { ExplanationUnavailable } from '../model/explainers.js';
+import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
+import { fillOutcomes, registryHorizons } from './outcomes.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
 import type { Progress } from './progress.js';
@@ -43,6 +45,8 @@ export interface BatchOptions extends PlanOptions {
   progress?: Progress;
   /** `--explain`: the predictions CSV gets the three driver columns (default: the spec's 7 columns). */
   csvDrivers?: boolean;
+  /** The model registry, for the horizons of the models whose outcomes the run records (default: DEFAULT_HORIZON_SESSIONS). */
+  modelsDir?: string;
 }
 
 export type BatchCounts = RunCounts;
@@ -83,6 +87,8 @@ export interface BatchResult {
   fingerprint: string;
   /** 'explained (<basis>)' or 'unavailable: <reason>' (batch_runs.explanations). */
   explanations: string;
+  /** The scorecard the report shows (undefined when no outcome is known yet). */
+  scorecard?: Scorecard;
 }
 
 function interrupted(): StockflowError {
@@ -265,6 +271,20 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       for (const f of staged) f.publish();
       return { predictions: rows };
     });
+
+    // outcomes: the realised outcomes that became known (docs/runs.md, "Outcomes"), and the
+    // scorecard the report shows. Never fails the run: its rows and files are already written.
+    const card = await timed('outcomes', async (): Promise<Scorecard | undefined> => {
+      try {
+        const filled = fillOutcomes(market, out, await registryHorizons(o.modelsDir, log));
+        if (filled.recorded.length > 0)
+          log.info({ dates: filled.recorded.map((r) => `${r.date} ${r.modelVersion}`), waiting: filled.waiting }, 'outcomes recorded');
+        return readScorecard(out);
+      } catch (e) {
+        log.warn({ error: (e as Error).message }, 'outcomes not recorded (the run is unaffected; the next batch or `stockflow evaluate` records them)');
+        return undefined;
+      }
+    });
     try {
       out.recordStageMs(runId, stageMs);
     } catch (e) {
@@ -281,6 +301,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       ['score', 'Model Prediction'],
       ['explain', 'Explanations'],
       ['write', 'Database Write'],
+      ['outcomes', 'Outcomes'],
     ];
     const stages: StageTiming[] = stageNames.map(([k, name]) => ({ name, ms: stageMs[k] ?? 0 }));
     const durationMs = Math.round(performance.now() - t0);
@@ -308,6 +329,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       notPublished,
       explanationsUnavailable: typeof explained === 'string' ? explained : undefined,
       explanationBasis: typeof explained === 'string' ? undefined : explainBasis,
+      scorecard: card,
     });
     writeFileAtomic(paths.report, reportText);
     const result: BatchResult = {
@@ -330,6 +352,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       reportText,
       fingerprint,
       explanations,
+      scorecard: card,
     };
     log.info({ status, published, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
     return result;

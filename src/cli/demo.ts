@@ -1,7 +1,10 @@
 /**
  * `stockflow demo`: the whole product on the demo market in one command.
  * Generates the market on first use (default seed), then runs the morning
- * batch for the first trading day after its last session.
+ * batch for the first trading day after its last session. Before it, once,
+ * the batch of the latest date whose outcome is already known (the champion's
+ * horizon of sessions ending at the last session), so that the morning
+ * report's scorecard is not empty (README "The scorecard").
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -14,7 +17,9 @@ import { action, stderrLine, stdoutLine } from './run.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description(`generate the demo market if absent (${DEMO_DEFAULTS.stocks} stocks, seed ${DEMO_DEFAULTS.seed}) and run its morning batch`)
+    .description(
+      `generate the demo market if absent (${DEMO_DEFAULTS.stocks} stocks, seed ${DEMO_DEFAULTS.seed}) and run its morning batch (the first time, after the latest date whose outcome is known, for the scorecard)`,
+    )
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--models-dir <dir>', 'model registry (env STOCKFLOW_MODELS_DIR)')
     .option('--threads <n>', 'worker threads (default: one per core)')
@@ -23,11 +28,14 @@ export function registerDemo(program: Command): void {
       action(async (o: { dataDir?: string; modelsDir?: string; threads?: string; notify: boolean }) => {
         const cfg = loadConfig(o);
         const log = logger();
-        const [{ generateMarket }, { MarketStore }, { runOneDate }, { progressBar }] = await Promise.all([
+        const [{ generateMarket }, { MarketStore }, { runOneDate }, { progressBar }, { registryHorizons }, { readAliases }, { PredictionsStore }] = await Promise.all([
           import('../demo/generate.js'),
           import('../market/store.js'),
           import('../batch/job.js'),
           import('./progress.js'),
+          import('../batch/outcomes.js'),
+          import('../model/registry.js'),
+          import('../predictions/store.js'),
         ]);
         if (!existsSync(marketDbPath(cfg.dataDir))) {
           process.stdout.write(`no market at ${marketDbPath(cfg.dataDir)}: generating the demo market (first use only)…\n`);
@@ -42,10 +50,29 @@ export function registerDemo(program: Command): void {
         }
         const market = MarketStore.open(cfg.dataDir);
         let date: string;
+        let judged: string;
+        let horizon: number;
         try {
-          date = market.nextPredictionDate(market.lastSession() ?? DEMO_LAST_SESSION)!;
+          const last = market.lastSession() ?? DEMO_LAST_SESSION;
+          date = market.nextPredictionDate(last)!;
+          const [name, version] = ((await readAliases(cfg.modelsDir).catch(() => ({}) as Record<string, string>)).champion ?? '').split('/');
+          horizon = (await registryHorizons(cfg.modelsDir, log))(name ?? null, version ?? '');
+          judged = market.calendar().lastSessions(last, horizon)[0];
         } finally {
           market.close();
+        }
+        const store = PredictionsStore.openReadonlyIfExists(cfg.dataDir);
+        let judgedDone: boolean;
+        try {
+          judgedDone = store?.usable() === true && store.completedRun(judged) !== undefined;
+        } finally {
+          store?.close();
+        }
+        if (!judgedDone) {
+          process.stdout.write(
+            `running ${judged} first (once): its ${horizon} sessions are in the market, so the morning report's scorecard can judge it…\n`,
+          );
+          await runOneDate(judged, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: false }, log, progress: progressBar(), out: stdoutLine, err: stderrLine });
         }
         process.stdout.write(`running the morning batch for ${date}…\n`);
         return runOneDate(date, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: o.notify }, log, progress: progressBar(), out: stdoutLine, err: stderrLine });

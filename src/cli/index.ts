@@ -17,6 +17,7 @@ import { registerTrain } from './train.js';
 import { registerModels } from './models.js';
 import { registerServe } from './serve.js';
 import { registerExplain } from './explain.js';
+import { registerEvaluate } from './evaluate.js';
 
 loadDotEnv();
 
@@ -42,6 +43,7 @@ registerTrain(program);
 registerModels(program);
 registerServe(program);
 registerExplain(program);
+registerEvaluate(program);
 
 try {
   await program.parseAsync(process.argv);

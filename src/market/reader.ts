@@ -8,6 +8,7 @@ import type { Db } from './db.js';
 import type { IsoDate } from './dates.js';
 import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
+import { isUpperCircuit } from './circuit.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -158,4 +159,34 @@ export function marketInfo(db: Db): MarketInfo {
     news: one<{ n: number }>('SELECT count(*) AS n FROM news_sentiment').n,
     holidays: one<{ n: number }>('SELECT count(*) AS n FROM market_holidays').n,
   };
+}
+
+/** The first `n` sessions with prices on or after `date`, oldest first (fewer when the market has not reached them). */
+export function sessionsFrom(db: Db, date: IsoDate, n: number): IsoDate[] {
+  return db.prepare('SELECT DISTINCT trade_date FROM daily_prices WHERE trade_date >= ? ORDER BY trade_date LIMIT ?').pluck().all(date, n) as string[];
+}
+
+/**
+ * Stocks whose close reached the upper circuit (src/market/circuit.ts, from the
+ * previous close and the stock's band in master_stock_list) on a session in
+ * (from, to]: each with the first such session. `from` is the session whose
+ * close the first move starts from (a prediction date's as-of session).
+ * A session a stock did not trade is skipped: its next close is judged from its
+ * last close before, as the training labels do.
+ */
+export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string, IsoDate> {
+  const rows = db
+    .prepare(
+      `SELECT p.bse_code, p.trade_date, p.close, m.circuit_band_pct FROM daily_prices p JOIN master_stock_list m ON m.bse_code = p.bse_code
+        WHERE p.trade_date >= ? AND p.trade_date <= ? ORDER BY p.bse_code, p.trade_date`,
+    )
+    .raw(true)
+    .all(from, to) as [string, string, number, number][];
+  const hits = new Map<string, IsoDate>();
+  for (let i = 1; i < rows.length; i++) {
+    const [code, date, close, band] = rows[i];
+    if (rows[i - 1][0] !== code || hits.has(code)) continue;
+    if (isUpperCircuit(rows[i - 1][2], close, band)) hits.set(code, date);
+  }
+  return hits;
 }

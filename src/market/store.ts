@@ -10,7 +10,17 @@ import { TradingCalendar } from './calendar.js';
 import { openMarketReadonly, type Db } from './db.js';
 import type { IsoDate } from './dates.js';
 import { PointInTimeReader } from './inputs.js';
-import { activeStocks, lastSession, latestSessionBefore, marketInfo, stockByCode, type MarketInfo, type UniverseFilter } from './reader.js';
+import {
+  activeStocks,
+  lastSession,
+  latestSessionBefore,
+  marketInfo,
+  sessionsFrom,
+  stockByCode,
+  upperCircuitHits,
+  type MarketInfo,
+  type UniverseFilter,
+} from './reader.js';
 import type { Stock } from './types.js';
 
 export class MarketStore {
@@ -69,6 +79,16 @@ export class MarketStore {
   /** A point-in-time reader of one stock's inputs (prices, results, news, calendar before D), `lookback` bars at most. */
   inputReader(lookback: number): PointInTimeReader {
     return new PointInTimeReader(this.db, lookback);
+  }
+
+  /** The first `n` sessions with prices on or after `date` (fewer when the market has not reached them). */
+  sessionsFrom(date: IsoDate, n: number): IsoDate[] {
+    return sessionsFrom(this.db, date, n);
+  }
+
+  /** Stocks that closed at their upper circuit on a session in (from, to], with the first such session (reader.ts). */
+  upperCircuitHits(from: IsoDate, to: IsoDate): Map<string, IsoDate> {
+    return upperCircuitHits(this.db, from, to);
   }
 
   info(): MarketInfo {

@@ -206,3 +206,21 @@ export function completeMeta(user: UserModelMeta, fill: { name: string; sha256: 
     ...unknown,
   };
 }
+
+/** The label horizon assumed for a model whose model.json does not say (the trainer's default, `stockflow train --horizon`). */
+export const DEFAULT_HORIZON_SESSIONS = 5;
+
+/**
+ * A model's label horizon in sessions: `horizon_sessions` at the top of
+ * model.json, else `training.horizon_sessions` (where stockflow's trainer
+ * records it), else DEFAULT_HORIZON_SESSIONS. A value that is not a whole
+ * number from 1 to 250 counts as absent.
+ */
+export function horizonSessionsOf(meta: Record<string, unknown> | null | undefined): number {
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 250;
+  const training = meta?.training;
+  const nested = isObject(training) ? training.horizon_sessions : undefined;
+  if (ok(meta?.horizon_sessions)) return meta.horizon_sessions;
+  if (ok(nested)) return nested;
+  return DEFAULT_HORIZON_SESSIONS;
+}

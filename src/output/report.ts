@@ -7,6 +7,7 @@ import type { Prediction } from './types.js';
 import type { RunCounts } from '../predictions/types.js';
 import { formatDuration } from '../util/format.js';
 import { whyText } from './drivers.js';
+import type { Scorecard } from '../model/evaluate.js';
 
 export interface StageTiming {
   name: string;
@@ -38,6 +39,8 @@ export interface ReportInput {
   explanationsUnavailable?: string;
   /** How the drivers were computed (e.g. 'node covers recorded with the model'), when they were. */
   explanationBasis?: string;
+  /** The scorecard (README "The scorecard"); undefined when no prediction's outcome is known yet. */
+  scorecard?: Scorecard;
 }
 
 const LINE = '='.repeat(40);
@@ -92,6 +95,7 @@ export function renderReport(r: ReportInput): string {
     lines.push(why ? `${row}${cell(p.confidence, 10)} | ${whyText(p.drivers)}` : `${row}${p.confidence}`);
   });
   if (r.ranked.length === 0) lines.push('(no stocks scored)');
+  lines.push('', ...scorecardLines(r.scorecard));
   const total = r.stages.reduce((a, s) => a + s.ms, 0);
   lines.push('', 'PERFORMANCE:');
   for (const s of r.stages) {
@@ -112,4 +116,18 @@ export function renderReport(r: ReportInput): string {
     '',
   );
   return lines.join('\n');
+}
+
+const pct1 = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** The report's SCORECARD section. */
+export function scorecardLines(s: Scorecard | undefined): string[] {
+  if (!s) return ['SCORECARD:', '(no outcome known yet: a prediction is judged once its model\'s horizon has passed; see README "The scorecard")'];
+  return [
+    'SCORECARD:',
+    `- Latest judged date: ${s.date} (model v${s.model_version}, ${int(s.rows)} stocks scored)`,
+    `- Top ${s.top}: ${s.top_hits} hit the upper circuit (${pct1(s.top_precision)}) vs base rate ${pct1(s.base_rate)}` +
+      (s.base_rate > 0 ? ` (${(s.top_precision / s.base_rate).toFixed(1)}x)` : ''),
+    `- Rolling precision@20: ${pct1(s.rolling_precision)} over ${s.window_dates} date${s.window_dates === 1 ? '' : 's'} (${s.window_from} to ${s.window_to})`,
+  ];
 }

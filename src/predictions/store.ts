@@ -26,6 +26,10 @@ import { migrate } from './migrate.js';
 import type {
   BatchRunRow,
   ModelRef,
+  OutcomeFilter,
+  OutcomeInput,
+  OutcomeRow,
+  PendingOutcome,
   PredictionRow,
   RankedRow,
   RankingFilter,
@@ -98,7 +102,41 @@ const SQL = {
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
   drivers: `SELECT feature, feature_value, contribution FROM prediction_drivers
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ? ORDER BY rank`,
+  pendingOutcomes: `SELECT DISTINCT b.prediction_date, b.model_name, b.model_version FROM batch_runs b
+    WHERE b.published = 1 AND b.model_version IS NOT NULL
+      AND EXISTS (SELECT 1 FROM daily_predictions p WHERE p.prediction_date = b.prediction_date AND p.model_version = b.model_version)
+      AND NOT EXISTS (SELECT 1 FROM prediction_outcomes o WHERE o.prediction_date = b.prediction_date AND o.model_version = b.model_version)
+    ORDER BY b.prediction_date, b.model_version`,
+  predictionCodes: 'SELECT bse_code FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY bse_code',
+  predictionsToJudge: 'SELECT bse_code, probability, predicted_label, confidence FROM daily_predictions WHERE prediction_date = ? AND model_version = ?',
+  outcomeDates: 'SELECT DISTINCT model_version, prediction_date FROM prediction_outcomes',
+  latestOutcomeDate: 'SELECT max(prediction_date) FROM prediction_outcomes',
+  outcomeVersionsOfDate: 'SELECT DISTINCT model_version FROM prediction_outcomes WHERE prediction_date = ? ORDER BY model_version',
+  topOutcomes: `SELECT model_version, prediction_date, bse_code, probability, predicted_label, confidence, hit FROM prediction_outcomes
+    WHERE model_version = ? AND prediction_date = ? ORDER BY probability DESC, bse_code LIMIT ?`,
+  outcomeCounts: 'SELECT count(*) AS rows, coalesce(sum(hit), 0) AS hits FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?',
+  outcomesOfDate: `SELECT model_version, prediction_date, bse_code, probability, predicted_label, confidence, hit FROM prediction_outcomes
+    WHERE model_version = ? AND prediction_date = ?`,
+  latestOutcomeDates: 'SELECT DISTINCT prediction_date FROM prediction_outcomes WHERE model_version = ? AND prediction_date <= ? ORDER BY prediction_date DESC LIMIT ?',
 } as const;
+
+/** The columns of an outcome row (OutcomeRow), in order. */
+const OUTCOME_COLS = 'model_version, prediction_date, bse_code, probability, predicted_label, confidence, hit';
+
+/** The WHERE clause of an outcome filter on prediction_outcomes. */
+function outcomeWhere(f: OutcomeFilter): { where: string; params: string[] } {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  const add = (clause: string, v: string | undefined): void => {
+    if (v === undefined) return;
+    clauses.push(clause);
+    params.push(v);
+  };
+  add('model_version = ?', f.modelVersion);
+  add('prediction_date >= ?', f.from);
+  add('prediction_date <= ?', f.to);
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
 
 /**
  * Whether a `running` row's process is gone: it ran on this host, and its pid
@@ -407,6 +445,62 @@ export class PredictionsStore {
     };
   }
 
+  /** Published (date, model) pairs whose rows have no realised outcomes yet, oldest first. */
+  pendingOutcomes(): PendingOutcome[] {
+    return this.src.run(SQL.pendingOutcomes, (st) => st.all() as PendingOutcome[]) ?? [];
+  }
+
+  /** The stocks of a date's stored predictions of one model version (bse_code order). */
+  predictionCodes(date: IsoDate, modelVersion: string): string[] {
+    return this.src.run(SQL.predictionCodes, (st) => st.pluck().all(date, modelVersion) as string[]) ?? [];
+  }
+
+  /** The (model version, date) pairs with recorded outcomes in a range, by version then date. */
+  outcomeDates(f: OutcomeFilter = {}): { model_version: string; prediction_date: IsoDate }[] {
+    const { where, params } = outcomeWhere(f);
+    const sql = `${SQL.outcomeDates} ${where} ORDER BY model_version, prediction_date`;
+    return this.src.run(sql, (st) => st.all(...params) as { model_version: string; prediction_date: IsoDate }[]) ?? [];
+  }
+
+  /** One (model version, date)'s predictions with their outcomes (in key order: bse_code). */
+  outcomesOfDate(modelVersion: string, date: IsoDate): OutcomeRow[] {
+    return this.src.run(SQL.outcomesOfDate, (st) => st.all(modelVersion, date) as OutcomeRow[]) ?? [];
+  }
+
+  /** Stored predictions with their realised outcome, ordered by model version, date, then bse_code. */
+  outcomeRows(f: OutcomeFilter = {}): OutcomeRow[] {
+    const { where, params } = outcomeWhere(f);
+    const sql = `SELECT ${OUTCOME_COLS} FROM prediction_outcomes ${where} ORDER BY model_version, prediction_date, bse_code`;
+    return this.src.run(sql, (st) => st.all(...params) as OutcomeRow[]) ?? [];
+  }
+
+  /**
+   * What the scorecard reads: the latest prediction date with known outcomes,
+   * the model version it is judged for (that of the date's completed run when
+   * it has outcomes, else the first version that does), and that version's
+   * latest `window` dates with outcomes up to it (newest first). Undefined when no outcome is known.
+   */
+  scorecardScope(window: number): { date: IsoDate; modelVersion: string; dates: IsoDate[] } | undefined {
+    const date = this.src.run(SQL.latestOutcomeDate, (st) => st.pluck().get() as string | null);
+    if (!date) return undefined;
+    const versions = this.src.run(SQL.outcomeVersionsOfDate, (st) => st.pluck().all(date) as string[]) ?? [];
+    const run = this.completedRun(date);
+    const modelVersion = run?.model_version && versions.includes(run.model_version) ? run.model_version : versions[0];
+    if (modelVersion === undefined) return undefined;
+    const dates = this.src.run(SQL.latestOutcomeDates, (st) => st.pluck().all(modelVersion, date, window) as string[]) ?? [];
+    return { date, modelVersion, dates };
+  }
+
+  /** The first k of a date's ranking (probability descending, bse_code) that have a recorded outcome, with it. */
+  topOutcomes(date: IsoDate, modelVersion: string, k: number): OutcomeRow[] {
+    return this.src.run(SQL.topOutcomes, (st) => st.all(modelVersion, date, k) as OutcomeRow[]) ?? [];
+  }
+
+  /** A date's number of recorded outcomes of one model version, and of hits among them. */
+  outcomeCounts(date: IsoDate, modelVersion: string): { rows: number; hits: number } {
+    return this.src.run(SQL.outcomeCounts, (st) => st.get(modelVersion, date) as { rows: number; hits: number }) ?? { rows: 0, hits: 0 };
+  }
+
   // ---- writes ------------------------------------------------------------
 
   startRun(r: RunStart): void {
@@ -451,6 +545,7 @@ export class PredictionsStore {
     const insDrv = db.prepare(
       'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
     const r = rows;
     db.transaction(() => {
       delPred.run(r.date, r.modelVersion);
@@ -473,6 +568,8 @@ export class PredictionsStore {
       // The date's explanations of this model are the run's (none when it could not explain: older ones are not kept beside new rows).
       delExpl.run(r.date, r.modelVersion);
       delDrv.run(r.date, r.modelVersion);
+      // The date's outcomes of this model were of the rows just replaced: recorded again once known.
+      delOutcomes.run(r.modelVersion, r.date);
       for (const e of r.explanations ?? []) {
         insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
         e.drivers.forEach((d, k) =>
@@ -482,6 +579,30 @@ export class PredictionsStore {
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
     return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: r.explanations?.length ?? 0 };
+  }
+
+  /**
+   * Records the realised outcome of every stored prediction of one (date, model
+   * version): replaces the pair's rows in one transaction. Returns the rows written.
+   */
+  recordOutcomes(o: OutcomeInput): number {
+    const db = this.writable();
+    const del = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
+    const ins = db.prepare(
+      `INSERT INTO prediction_outcomes (model_version, prediction_date, bse_code, probability, predicted_label, confidence, horizon_sessions, window_end, hit, hit_on, source, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const now = new Date().toISOString();
+    // The rows are read inside the write transaction: the outcomes describe exactly the rows stored now.
+    return db.transaction(() => {
+      del.run(o.modelVersion, o.date);
+      const rows = db.prepare(SQL.predictionsToJudge).raw(true).all(o.date, o.modelVersion) as [string, number, number, string | null][];
+      for (const [code, probability, label, confidence] of rows) {
+        const on = o.hits.get(code);
+        ins.run(o.modelVersion, o.date, code, probability, label, confidence, o.horizon, o.windowEnd, on === undefined ? 0 : 1, on ?? null, o.source, now);
+      }
+      return rows.length;
+    }).immediate();
   }
 
   private updateFinish(db: Db, runId: string, f: RunFinish, published: boolean): void {

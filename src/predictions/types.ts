@@ -195,3 +195,39 @@ export interface RunCounts {
   medium: number;
   low: number;
 }
+
+/** A (prediction date, model) whose published rows have no realised outcomes yet. */
+export interface PendingOutcome {
+  prediction_date: IsoDate;
+  model_name: string | null;
+  model_version: string;
+}
+
+/** The realised outcomes of one (date, model version): every stored prediction's stock, hit or not. */
+export interface OutcomeInput {
+  date: IsoDate;
+  modelVersion: string;
+  horizon: number;
+  /** The last session of the window. */
+  windowEnd: IsoDate;
+  /** Stocks that hit their upper circuit in the window, with the first session they did. */
+  hits: ReadonlyMap<string, IsoDate>;
+  source: 'closes' | 'exchange';
+}
+
+/** A stored prediction joined with its realised outcome (prediction_outcomes). */
+export interface OutcomeRow {
+  model_version: string;
+  prediction_date: IsoDate;
+  bse_code: string;
+  probability: number;
+  predicted_label: 0 | 1;
+  confidence: Confidence;
+  hit: 0 | 1;
+}
+
+export interface OutcomeFilter {
+  from?: IsoDate;
+  to?: IsoDate;
+  modelVersion?: string;
+}

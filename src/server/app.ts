@@ -153,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       features: () => service.scoring.featureStats(),
       lastRun: () => (service.predictions.usable() ? service.predictions.lastRun() : null),
       dates: () => ({ ...service.dates.stats, queued: service.dates.queued }),
+      scorecard: () => service.performance.scorecard(),
     },
     { defaultMetrics: deps.defaultMetrics },
   );

@@ -7,12 +7,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { LoaderStats } from '../model/loader.js';
 import type { BatchRunSummaryT } from './schemas.js';
 import type { DateContextStats } from './date-contexts.js';
+import type { Scorecard } from '../model/evaluate.js';
 
 export interface MetricSources {
   loader: () => LoaderStats;
   features: () => { hits: number; misses: number; storeHits: number };
   lastRun: () => BatchRunSummaryT | null;
   dates?: () => DateContextStats & { queued: number };
+  /** The scorecard of GET /performance (undefined until an outcome is known). */
+  scorecard?: () => Scorecard | undefined;
 }
 
 /** A counter whose value is read from elsewhere when scraped. */
@@ -151,6 +154,28 @@ export class ApiMetrics {
         for (const [kind, v] of Object.entries(r.counts)) if (v !== null) this.set({ kind }, v);
       },
     });
+    const scorecard = sources.scorecard;
+    if (scorecard) {
+      // The scorecard's figures (README "The scorecard"), labelled with the judged model version; absent until an outcome is known.
+      const figure = (name: string, help: string, read: (s: Scorecard) => number): void =>
+        void new Gauge({
+          name,
+          help,
+          labelNames: ['model_version'],
+          registers,
+          collect() {
+            this.reset();
+            const s = scorecard();
+            if (s) this.set({ model_version: s.model_version }, read(s));
+          },
+        });
+      figure('stockflow_scorecard_date_timestamp_seconds', 'The latest prediction date whose outcome is known (midnight UTC), Unix seconds', (s) => Date.parse(`${s.date}T00:00:00Z`) / 1000);
+      figure('stockflow_scorecard_top20_hits', "How many of that date's top 20 hit the upper circuit within the model's horizon", (s) => s.top_hits);
+      figure('stockflow_scorecard_top20_precision', "The share of that date's top 20 that hit the upper circuit", (s) => s.top_precision);
+      figure('stockflow_scorecard_base_rate', "The share of all that date's scored stocks that hit the upper circuit", (s) => s.base_rate);
+      figure('stockflow_scorecard_rolling_precision_at_20', "Precision@20 averaged over the model's last 20 judged dates", (s) => s.rolling_precision);
+      figure('stockflow_scorecard_rolling_dates', 'Judged dates in the rolling window (at most 20)', (s) => s.window_dates);
+    }
     if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 

@@ -444,6 +444,35 @@ export const ReloadResponse = Type.Object(
 );
 export type ReloadResponseT = Static<typeof ReloadResponse>;
 
+// ------------------------------------------------------------------ performance
+
+export const PerformanceScorecard = Type.Object(
+  {
+    date: { ...IsoDateString, description: 'the latest prediction date whose outcome is known (its model’s horizon has passed)' },
+    model_version: Type.String({ description: 'the model whose predictions are judged (that of the date’s completed run)' }),
+    rows: Type.Integer({ description: 'stocks scored that date' }),
+    top: Type.Integer({ description: 'stocks in the date’s top 20 (fewer on a date with fewer stocks)' }),
+    top_hits: Type.Integer({ description: 'how many of them hit the upper circuit within the horizon' }),
+    top_precision: Type.Number({ description: 'top_hits ÷ top' }),
+    base_rate: Type.Number({ description: 'the share of all the date’s scored stocks that hit the upper circuit (what picking at random would give)' }),
+    rolling_precision: Type.Number({ description: 'precision@20 (share of a date’s top 20 that hit) averaged over the model’s last window_dates judged dates' }),
+    window_dates: Type.Integer({ description: 'judged dates in the rolling window (at most 20)' }),
+    window_from: IsoDateString,
+    window_to: IsoDateString,
+  },
+  { $id: 'PerformanceScorecard' },
+);
+export type PerformanceScorecardT = Static<typeof PerformanceScorecard>;
+
+export const PerformanceResponse = Type.Object(
+  {
+    scorecard: Type.Union([Ref(PerformanceScorecard), Type.Null()]),
+    note: Nullable(Type.String({ description: 'why there is no scorecard yet' })),
+  },
+  { $id: 'PerformanceResponse' },
+);
+export type PerformanceResponseT = Static<typeof PerformanceResponse>;
+
 /** The shared schemas, registered with `app.addSchema` (components.schemas in the OpenAPI document). */
 export const SHARED_SCHEMAS: readonly TSchema[] = [
   ErrorResponse,
@@ -465,6 +494,8 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   ModelEntry,
   ModelListResponse,
   ReloadResponse,
+  PerformanceScorecard,
+  PerformanceResponse,
 ];
 
 /** `$ref` to the error body, for the error statuses of a route's response map. */

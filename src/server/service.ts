@@ -1,7 +1,7 @@
 /**
  * The services behind the routes, over one set of sources (the databases
  * and the model loader): stored predictions, on-demand scoring, health, and
- * the model registry. Each is its own small class in services/; this one
+ * the model registry, the scorecard. Each is its own small class in services/; this one
  * builds them together and closes them together. Handlers turn their
  * ApiErrors into the common error body.
  */
@@ -12,6 +12,7 @@ import type { DateBuildLimits } from './date-contexts.js';
 import { HealthService } from './services/health.js';
 import { ModelsService } from './services/models.js';
 import { OnDemandScoring } from './services/scoring.js';
+import { PerformanceService } from './services/performance.js';
 import { ServerSources } from './services/sources.js';
 import { StoredPredictions } from './services/stored.js';
 
@@ -38,6 +39,7 @@ export class PredictionService {
   readonly scoring: OnDemandScoring;
   readonly health: HealthService;
   readonly models: ModelsService;
+  readonly performance: PerformanceService;
 
   constructor(o: ServiceOptions) {
     this.sources = new ServerSources(o);
@@ -45,6 +47,7 @@ export class PredictionService {
     this.scoring = new OnDemandScoring(this.sources, { dataDir: o.dataDir, marketFile: this.sources.marketFile, featureCacheSize: o.featureCacheSize, dateLimits: o.dateLimits });
     this.health = new HealthService(this.sources);
     this.models = new ModelsService(this.sources);
+    this.performance = new PerformanceService(this.sources);
   }
 
   get market(): ServerSources['market'] {

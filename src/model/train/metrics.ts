@@ -143,3 +143,53 @@ export function logLoss(y: ArrayLike<number>, p: ArrayLike<number>): number {
   }
   return s / y.length;
 }
+
+/** Brier score: the mean squared difference between p and the outcome y. NaN when there are no rows. */
+export function brierScore(y: ArrayLike<number>, p: ArrayLike<number>): number {
+  checkPair(y, p);
+  if (y.length === 0) return NaN;
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += (p[i] - (y[i] ? 1 : 0)) ** 2;
+  return s / y.length;
+}
+
+/** The number of calibration bins (equal width over [0, 1]). */
+export const CALIBRATION_BINS = 10;
+
+export interface CalibrationBin {
+  /** (lower, upper]: the first bin includes 0. */
+  lower: number;
+  upper: number;
+  rows: number;
+  /** Mean predicted probability in the bin (null when empty). */
+  mean_predicted: number | null;
+  /** Share of the bin's rows that were positive (null when empty). */
+  observed: number | null;
+}
+
+/**
+ * A reliability table: CALIBRATION_BINS equal-width bins; a probability on an
+ * inner edge goes to the bin below it, as in scikit-learn's calibration_curve
+ * (strategy 'uniform', which bins with searchsorted on the inner edges).
+ */
+export function calibrationTable(y: ArrayLike<number>, p: ArrayLike<number>, bins = CALIBRATION_BINS): CalibrationBin[] {
+  checkPair(y, p);
+  const edges = Array.from({ length: bins + 1 }, (_, i) => i * (1 / bins));
+  const n = new Array<number>(bins).fill(0);
+  const sp = new Array<number>(bins).fill(0);
+  const sy = new Array<number>(bins).fill(0);
+  for (let i = 0; i < y.length; i++) {
+    let b = 0;
+    while (b < bins - 1 && p[i] > edges[b + 1]) b++;
+    n[b]++;
+    sp[b] += p[i];
+    sy[b] += y[i] ? 1 : 0;
+  }
+  return n.map((rows, b) => ({
+    lower: Math.round(edges[b] * 1e9) / 1e9,
+    upper: Math.round(edges[b + 1] * 1e9) / 1e9,
+    rows,
+    mean_predicted: rows > 0 ? sp[b] / rows : null,
+    observed: rows > 0 ? sy[b] / rows : null,
+  }));
+}

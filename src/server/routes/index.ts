@@ -7,10 +7,12 @@ import { predictRoutes } from './predict.js';
 import { predictionRoutes } from './predictions.js';
 import { featureRoutes } from './features.js';
 import { operationRoutes } from './operations.js';
+import { performanceRoutes } from './performance.js';
 
 export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(predictRoutes);
   await api.register(predictionRoutes);
   await api.register(featureRoutes);
   await api.register(operationRoutes);
+  await api.register(performanceRoutes);
 };
