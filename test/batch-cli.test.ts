@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { acquireBatchLock, LOCK_NAME } from '../src/batch/lock.js';
+import { acquireBatchLock } from '../src/batch/lock.js';
+import { LOCK_NAME } from '../src/util/lockfile.js';
 import {
   assertCliBuilt,
   buildMarketFixture,

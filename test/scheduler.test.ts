@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { Scheduler, type SchedulerOptions, type TriggerOutcome } from '../src/schedule/scheduler.js';
 import { tradingDayChecker } from '../src/cli/schedule.js';
 import { PredictionsStore } from '../src/predictions/store.js';
-import { LOCK_NAME } from '../src/batch/lock.js';
+import { LOCK_NAME } from '../src/util/lockfile.js';
 import { StockflowError } from '../src/errors.js';
 import { captureLogger } from './helpers/onnx-fixture.js';
 import {

@@ -11,9 +11,11 @@ import { weekday, type IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
 import { TradingCalendar } from '../market/calendar.js';
 import { PredictionsStore } from '../predictions/store.js';
-import { loadScoringModel, type ScoringModel } from '../model/scoring-model.js';
+import { loadScoringModel } from '../model/scoring-model.js';
+import type { ScoringModel } from '../model/types.js';
 import type { Progress } from './progress.js';
-import { acquireBatchLock, type LockOwner } from './lock.js';
+import { acquireBatchLock } from './lock.js';
+import type { LockOwner } from '../util/lockfile.js';
 import { runBatch, type BatchResult } from './run.js';
 import { sendFailureNotice, sendRunNotifications } from './notice.js';
 

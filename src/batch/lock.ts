@@ -13,8 +13,6 @@ import { StockflowError } from '../errors.js';
 import { processAlive } from '../util/process.js';
 import { LOCK_NAME, readLockOwner, type LockOwner } from '../util/lockfile.js';
 
-export { LOCK_NAME, readLockOwner, type LockOwner };
-
 export interface BatchLock {
   file: string;
   release(): void;

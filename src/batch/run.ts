@@ -22,7 +22,7 @@ import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-fi
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
-import type { ScoringModel } from '../model/scoring-model.js';
+import type { ScoringModel } from '../model/types.js';
 import { ExplanationUnavailable } from '../model/explainers.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';

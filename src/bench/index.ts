@@ -21,7 +21,8 @@ import { loaderFromConfig } from '../model/loader.js';
 import { asScoringModel } from '../model/score.js';
 import { runBatch } from '../batch/run.js';
 import { acquireBatchLock } from '../batch/lock.js';
-import { loadScoringModel, type ScoringModel } from '../model/scoring-model.js';
+import { loadScoringModel } from '../model/scoring-model.js';
+import type { ScoringModel } from '../model/types.js';
 
 const mb = (bytes: number): string => (bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(0)} KB` : `${(bytes / 1024 / 1024).toFixed(0)} MB`);
 const peakRss = (): string => mb(process.resourceUsage().maxRSS * 1024);

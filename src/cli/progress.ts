@@ -5,8 +5,6 @@
 import cliProgress from 'cli-progress';
 import type { Progress } from '../batch/progress.js';
 
-export type { Progress };
-
 export function progressBar(enabled = Boolean(process.stderr.isTTY)): Progress {
   if (!enabled) return { start() {}, update() {}, stop() {} };
   let bar: cliProgress.SingleBar | undefined;

@@ -49,23 +49,8 @@ export interface ConfidenceGroup {
   hit_rate: number;
 }
 
-export interface DateFigures {
-  date: string;
-  rows: number;
-  hits: number;
-  base_rate: number;
-  roc_auc: number | null;
-  pr_auc: number | null;
-  brier: number;
-  log_loss: number;
-  at_k: AtK[];
-}
-
-export interface Evaluation {
-  model_version: string;
-  from: string;
-  to: string;
-  dates: number;
+/** The figures computed over a set of judged rows: one date's, or a whole range's. */
+export interface Figures {
   rows: number;
   hits: number;
   base_rate: number;
@@ -76,6 +61,17 @@ export interface Evaluation {
   brier: number;
   log_loss: number;
   at_k: AtK[];
+}
+
+export interface DateFigures extends Figures {
+  date: string;
+}
+
+export interface Evaluation extends Figures {
+  model_version: string;
+  from: string;
+  to: string;
+  dates: number;
   by_confidence: ConfidenceGroup[];
   calibration: CalibrationBin[];
   by_date?: DateFigures[];

@@ -4,8 +4,6 @@ import { loaderFromConfig } from './loader.js';
 import { asScoringModel } from './score.js';
 import type { ScoringModel } from './types.js';
 
-export type { ScoringModel };
-
 /**
  * The model a batch scores with: chosen and loaded by the registry's rule
  * (--model, PREFERRED_MODEL_VERSION, champion, newest; failures fall through),

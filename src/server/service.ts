@@ -16,9 +16,6 @@ import { PerformanceService } from './services/performance.js';
 import { ServerSources } from './services/sources.js';
 import { StoredPredictions } from './services/stored.js';
 
-export { f32, featureMap } from './services/scoring.js';
-export type { TrafficStats } from './services/health.js';
-
 export interface ServiceOptions {
   dataDir: string;
   loader: ModelLoader;

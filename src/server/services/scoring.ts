@@ -23,8 +23,6 @@ import { ApiError } from '../errors.js';
 import type { BatchItemPredictionT, BatchItemResultT, FeatureRowResponseT, FeatureValuesT, PredictRequestT } from '../schemas.js';
 import type { ServerSources } from './sources.js';
 
-export { f32 };
-
 export function featureMap(values: Float32Array, offset = 0): FeatureValuesT {
   const out: Record<string, number> = {};
   for (let i = 0; i < N_FEATURES; i++) out[FEATURE_NAMES[i]] = f32(values[offset + i]);
