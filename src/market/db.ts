@@ -36,10 +36,35 @@ export function openMarketForWrite(file: string): Db {
   return db;
 }
 
+/**
+ * The exchange-data tables (filled only by `data import-exchange`). A market.db made before they existed
+ * lacks them: it is still complete, and readers treat a missing one as empty (`hasTable`).
+ */
+export const EXCHANGE_TABLES = [
+  'security_isins',
+  'exchange_listings',
+  'exchange_prices',
+  'price_bands',
+  'circuit_hits',
+  'circuit_hit_sessions',
+  'corporate_actions',
+  'market_caps',
+] as const;
+
 let marketSchema: RequiredSchema | undefined;
-/** Every table and column of sql/market.sql: the readers use all of them. */
+/** Every table and column of sql/market.sql the readers need: all but the optional exchange tables. */
 export function marketRequiredSchema(): RequiredSchema {
-  return (marketSchema ??= schemaOf(marketSchemaSql()));
+  if (!marketSchema) {
+    const all = new Map(schemaOf(marketSchemaSql()));
+    for (const t of EXCHANGE_TABLES) all.delete(t);
+    marketSchema = all;
+  }
+  return marketSchema;
+}
+
+/** True when `db` has the table `name` (an optional exchange table may be absent from an older market.db). */
+export function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
 
 /**
