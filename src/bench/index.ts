@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
  * Parts: generate, features, model, batch, startup, explain (the default: all six), serve, big
- * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts).
+ * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts), import (one year of
+ * exchange files through `data import-exchange` as a child process: see import.ts).
  * The demo market is generated into the data directory if absent.
  * Figures go to stdout; nothing here is asserted by tests.
  */
@@ -31,6 +32,13 @@ const line = (s: string): void => void process.stdout.write(`${s}\n`);
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup', 'explain']);
+  if (parts.has('import')) {
+    // The exchange-file import (#12): needs no demo market, runs on its own temporary folder.
+    const { benchImport } = await import('./import.js');
+    for (const l of benchImport()) line(l);
+    parts.delete('import');
+    if (parts.size === 0) return;
+  }
   const cfg = loadConfig({});
   const log = createLogger('warn');
   line(`stockflow bench: data ${cfg.dataDir}, models ${cfg.modelsDir}, threads ${cfg.threads}, node ${process.version}`);

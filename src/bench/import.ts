@@ -1,0 +1,82 @@
+/**
+ * `npm run bench -- import`: one year of exchange files in the real formats (src/demo/exchange-files.ts;
+ * 4,000 NSE securities + 4,000 BSE rows a session × 250 sessions ≈ 2 M price rows by default) generated into a
+ * temporary folder, then `stockflow data import-exchange` run on it as a child process, twice: `--dry-run` (detect,
+ * parse, validate) and the real import into an empty data directory. Each run reports wall seconds and the
+ * child's peak RSS (from `/usr/bin/time -v` where it exists, else unknown); a failed run prints its exit code and
+ * the child's `stockflow: …` line. #12's target: the import under 60 s with peak RSS under 500 MB.
+ *
+ * Sizes: STOCKFLOW_BENCH_IMPORT_STOCKS, STOCKFLOW_BENCH_IMPORT_SESSIONS (defaults 4000, 250);
+ * STOCKFLOW_BENCH_KEEP=1 keeps the temporary folder (its path is printed).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../config.js';
+import { EXCHANGE_FILES_DEFAULTS, generateExchangeFiles } from '../demo/exchange-files.js';
+
+const TIME = '/usr/bin/time';
+const BIN = path.join(PACKAGE_ROOT, 'bin', 'stockflow');
+
+export interface ChildFigures {
+  exitCode: number;
+  seconds: number;
+  peakRssMb: number | null;
+  errorLine: string | null;
+  stdoutTail: string;
+}
+
+/** Runs the CLI as a child with `args`, measuring wall time and (with /usr/bin/time) its peak RSS. */
+export function timeCli(args: string[], env: NodeJS.ProcessEnv): ChildFigures {
+  const withTime = existsSync(TIME);
+  const cmd = withTime ? TIME : process.execPath;
+  const argv = withTime ? ['-v', process.execPath, BIN, ...args] : [BIN, ...args];
+  const t = performance.now();
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const seconds = (performance.now() - t) / 1000;
+  const stderr = r.stderr ?? '';
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const errorLine = stderr.split('\n').find((l) => l.startsWith('stockflow:')) ?? null;
+  return {
+    exitCode: r.status ?? 1,
+    seconds,
+    peakRssMb: rss ? Number(rss[1]) / 1024 : null,
+    errorLine,
+    stdoutTail: (r.stdout ?? '').trim().split('\n').slice(-3).join(' | '),
+  };
+}
+
+const envInt = (name: string, dflt: number): number => {
+  const v = process.env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
+};
+
+export function benchImport(): string[] {
+  const out: string[] = [];
+  const stocks = envInt('STOCKFLOW_BENCH_IMPORT_STOCKS', EXCHANGE_FILES_DEFAULTS.stocks);
+  const sessions = envInt('STOCKFLOW_BENCH_IMPORT_SESSIONS', EXCHANGE_FILES_DEFAULTS.sessions);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'stockflow-bench-import-'));
+  try {
+    const files = path.join(tmp, 'exchange');
+    const s = generateExchangeFiles({ out: files, stocks, sessions, seed: EXCHANGE_FILES_DEFAULTS.seed, end: EXCHANGE_FILES_DEFAULTS.end });
+    out.push(
+      `import: generated ${s.files} files (${(s.bytes / 1024 / 1024).toFixed(0)} MB) for ${s.sessions.length} sessions: ${s.nseRows} NSE + ${s.bseRows} BSE UDiFF rows ` +
+        `(plus the PR pd and full-bhavcopy rows of the same bars) in ${(s.ms / 1000).toFixed(1)} s`,
+    );
+    const dataDir = path.join(tmp, 'data');
+    mkdirSync(dataDir);
+    const env = { ...process.env, STOCKFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const report = (what: string, f: ChildFigures): string =>
+      `import: ${what}: ${f.exitCode === 0 ? 'ok' : `FAILED (exit ${f.exitCode}: ${f.errorLine ?? 'no stockflow: line'})`} in ${f.seconds.toFixed(1)} s, ` +
+      `peak RSS ${f.peakRssMb === null ? 'unknown (no /usr/bin/time)' : `${f.peakRssMb.toFixed(0)} MB`}` +
+      (f.exitCode === 0 && f.stdoutTail ? ` [${f.stdoutTail.slice(0, 300)}]` : '');
+    out.push(report('data import-exchange --dry-run (read only)', timeCli(['data', 'import-exchange', files, '--dry-run'], env)));
+    out.push(report('data import-exchange (into an empty market.db)', timeCli(['data', 'import-exchange', files], env)));
+    out.push('import: target (#12): under 60 s, peak RSS under 500 MB');
+    if (process.env.STOCKFLOW_BENCH_KEEP === '1') out.push(`import: files and data kept in ${tmp}`);
+  } finally {
+    if (process.env.STOCKFLOW_BENCH_KEEP !== '1') rmSync(tmp, { recursive: true, force: true });
+  }
+  return out;
+}
