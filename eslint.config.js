@@ -12,7 +12,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
  * - src/batch and src/server are peers over the stores: neither imports the other.
  * - The stages below them (features, model, output, notify, ingest, demo, predictions) import neither.
  */
-const below = ['features', 'model', 'output', 'notify', 'ingest', 'demo', 'predictions', 'market', 'util'];
+const below = ['features', 'model', 'output', 'notify', 'ingest', 'demo', 'predictions', 'market', 'util', 'fetch'];
 const zones = [
   {
     target: './src/market',

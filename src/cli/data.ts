@@ -1,5 +1,5 @@
 /**
- * `stockflow data generate | import | import-exchange | info`: the market database.
+ * `stockflow data generate | import | import-exchange | fetch | info`: the market database.
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { badArgs } from '../errors.js';
 import { DEMO_DEFAULTS } from '../demo/defaults.js';
 import { logger } from '../log.js';
 import { action, intArg } from './run.js';
+import { registerFetch } from './fetch.js';
 
 /**
  * The data directory's batch lock, for the writers of market.db: a running
@@ -130,6 +131,8 @@ export function registerData(program: Command): void {
         if (err) throw err;
       }),
     );
+
+  registerFetch(data);
 
   data
     .command('info')

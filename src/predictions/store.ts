@@ -24,6 +24,8 @@ import { lockFile, readLockOwner } from '../util/lockfile.js';
 import { ensureWritableDir, openSqliteReadonly, withSqliteFile } from '../util/sqlite.js';
 import { migrate } from './migrate.js';
 import type {
+  FetchFileOutcome,
+  FetchRunRow,
   BatchRunRow,
   ModelRef,
   OutcomeFilter,
@@ -644,6 +646,58 @@ export class PredictionsStore {
   /** Sets the run's stage timings (the write stage is timed after the publishing commit). */
   recordStageMs(runId: string, stageMs: Record<string, number>): void {
     this.writable().prepare('UPDATE batch_runs SET stage_ms = ? WHERE run_id = ?').run(JSON.stringify(stageMs), runId);
+  }
+
+  /** Records one `stockflow data fetch` run (fetch_runs). */
+  recordFetchRun(r: FetchRunRow): void {
+    this.writable()
+      .prepare(
+        `INSERT OR REPLACE INTO fetch_runs (run_id, started_at, finished_at, first_session, last_session, status, fetched, present, missing, failed, holidays, bytes, import_status, exit_code, files_json)
+         VALUES (@run_id, @started_at, @finished_at, @first_session, @last_session, @status, @fetched, @present, @missing, @failed, @holidays, @bytes, @import_status, @exit_code, @files_json)`,
+      )
+      .run(r);
+  }
+
+  /** Whether this data directory's fetches are recorded (a fetch_runs table with rows): the evening fetch is in use. */
+  fetchInUse(): boolean {
+    return this.hasFetchRuns() && this.src.run('SELECT 1 FROM fetch_runs LIMIT 1', (st) => st.get()) !== undefined;
+  }
+
+  /** The latest fetch run that asked for a session, or undefined. */
+  lastFetchRunFor(session: IsoDate): FetchRunRow | undefined {
+    if (!this.hasFetchRuns()) return undefined;
+    return this.src.run('SELECT * FROM fetch_runs WHERE first_session <= ? AND last_session >= ? ORDER BY finished_at DESC, run_id DESC LIMIT 1', (st) =>
+      st.get(session, session) as FetchRunRow | undefined,
+    );
+  }
+
+  /**
+   * The files the latest fetch of a session left missing or failed, as `name (status)`, with that run;
+   * undefined when no fetch asked for the session.
+   */
+  fetchGapsFor(session: IsoDate): { run: FetchRunRow; files: string[] } | undefined {
+    const run = this.lastFetchRunFor(session);
+    if (!run) return undefined;
+    let files: FetchFileOutcome[] = [];
+    try {
+      files = JSON.parse(run.files_json) as FetchFileOutcome[];
+    } catch {
+      files = [];
+    }
+    return {
+      run,
+      files: files.filter((f) => f.date === session && (f.status === 'missing' || f.status === 'failed')).map((f) => `${f.file.replace(/^.*[/\\]/, '')} (${f.status})`),
+    };
+  }
+
+  /** The latest fetch run, or undefined. */
+  lastFetchRun(): FetchRunRow | undefined {
+    if (!this.hasFetchRuns()) return undefined;
+    return this.src.run('SELECT * FROM fetch_runs ORDER BY finished_at DESC, run_id DESC LIMIT 1', (st) => st.get() as FetchRunRow | undefined);
+  }
+
+  private hasFetchRuns(): boolean {
+    return this.src.run("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fetch_runs'", (st) => st.get()) !== undefined;
   }
 
   recordNotifications(runId: string, outcomes: unknown): void {

@@ -231,3 +231,34 @@ export interface OutcomeFilter {
   to?: IsoDate;
   modelVersion?: string;
 }
+
+/** One file's outcome in a fetch run (fetch_runs.files_json). */
+export interface FetchFileOutcome {
+  /** The session (null for the masters). */
+  date: IsoDate | null;
+  source: string;
+  url: string;
+  file: string;
+  status: 'fetched' | 'present' | 'missing' | 'failed';
+  bytes: number;
+  detail?: string;
+}
+
+/** A row of fetch_runs (sql/predictions/008_fetch_runs.sql). */
+export interface FetchRunRow {
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  first_session: IsoDate | null;
+  last_session: IsoDate | null;
+  status: 'ok' | 'incomplete' | 'failed';
+  fetched: number;
+  present: number;
+  missing: number;
+  failed: number;
+  holidays: number;
+  bytes: number;
+  import_status: string;
+  exit_code: number;
+  files_json: string;
+}
