@@ -102,8 +102,27 @@ export async function sendNotice(n: RunNotice, cfg: Config, log: Logger, o: { dr
   return outcomes;
 }
 
+/**
+ * What the evening fetch (#13) left missing for a session, as one line for the notice; undefined when every
+ * file arrived, or when this data directory does not use the fetch.
+ */
+export function fetchWarning(dataDir: string, session: IsoDate): string | undefined {
+  if (!session) return undefined;
+  const store = PredictionsStore.openReadonlyIfExists(dataDir);
+  if (!store) return undefined;
+  try {
+    const gaps = store.usable() ? store.fetchGapsFor(session) : undefined;
+    if (!gaps || gaps.files.length === 0) return undefined;
+    return `the evening fetch of ${session} left ${gaps.files.length} file(s) missing: ${gaps.files.join(', ')} (stockflow data fetch --date ${session})`;
+  } finally {
+    store.close();
+  }
+}
+
 export async function sendRunNotifications(r: BatchResult, cfg: Config, log: Logger): Promise<ChannelOutcome[]> {
-  return sendNotice(noticeFromResult(r), cfg, log);
+  const n = noticeFromResult(r);
+  n.dataWarning = fetchWarning(cfg.dataDir, r.asOf);
+  return sendNotice(n, cfg, log);
 }
 
 /** Tells the channels that a run failed before it could write its outputs. */

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_ERROR_RATE } from './budget.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
-import { EXIT_CODES, StockflowError } from '../errors.js';
+import { EXIT_CODES, StockflowError, missingInput } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
@@ -96,6 +96,23 @@ function interrupted(): StockflowError {
 }
 
 /** Runs one date. The caller holds the batch lock. */
+/**
+ * The evening fetch's check (#13): when this data directory's fetches are recorded (predictions.db
+ * fetch_runs), the session before D must be in market.db; otherwise the fetch never succeeded and the batch
+ * stops (exit 3) naming the files that were missing, which the failure notice carries. Without recorded
+ * fetches (data imported by hand, the demo) the staleness rule alone applies.
+ */
+export function fetchGapError(store: PredictionsStore, expected: IsoDate, asOf: IsoDate): StockflowError | undefined {
+  if (asOf >= expected || !store.fetchInUse()) return undefined;
+  const gaps = store.fetchGapsFor(expected);
+  const why = !gaps
+    ? 'no fetch asked for it'
+    : gaps.files.length > 0
+      ? `the last fetch (${gaps.run.run_id}, ${gaps.run.status}) left missing: ${gaps.files.join(', ')}`
+      : `the last fetch (${gaps.run.run_id}) got its files but the import did not land (import: ${gaps.run.import_status})`;
+  return missingInput(`market data for ${expected} is missing (market.db ends at ${asOf}): ${why}; run 'stockflow data fetch --date ${expected}' (--allow-stale to run anyway)`);
+}
+
 export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   const t0 = performance.now();
   const runId = `${o.date}-${randomUUID().slice(0, 8)}`;
@@ -133,6 +150,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   try {
     // plan
     const p = await timed('plan', () => plan(market, o.date, o));
+    if (!o.allowStale) {
+      const gap = fetchGapError(out, p.calendar.previousSession(o.date), p.ctx.asOf);
+      if (gap) throw gap;
+    }
     const stocks = new Map<string, Stock>(p.stocks.map((s) => [s.bse_code, s]));
     log.info({ asOf: p.ctx.asOf, universe: p.stocks.length }, 'planned');
     const model = await timed('model_load', () => o.loadModel(log));

@@ -3,12 +3,15 @@
  * them (src/fetch; README "The evening fetch"). Modules load when the command runs.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { TIME_ZONE, loadConfig } from '../config.js';
 import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
-import { parseIsoDate, type IsoDate } from '../market/dates.js';
+import { parseIsoDate, todayIn, type IsoDate } from '../market/dates.js';
 import { action } from './run.js';
 import type { Importer } from '../fetch/run.js';
+
+/** A date flag: YYYY-MM-DD or 'today' (in Asia/Kolkata). */
+const dateFlag = (s: string, flag: string, now: Date): IsoDate => (s === 'today' ? todayIn(TIME_ZONE, now) : parseIsoDate(s, flag));
 
 interface FetchFlags {
   date?: string;
@@ -26,7 +29,7 @@ export function registerFetch(data: Command): void {
   data
     .command('fetch')
     .description("download a session's exchange files (NSE UDiFF bhavcopy, PR bundle, full bhavcopy, sec_list, BSE UDiFF bhavcopy; masters weekly) into <data-dir>/raw/ and import them")
-    .option('--date <date>', 'one session (YYYY-MM-DD; default: the last session whose files should be out, after 18:00 IST)')
+    .option('--date <date>', 'one session (YYYY-MM-DD or today; default: the last session whose files should be out, after 18:00 IST)')
     .option('--from <date>', 'first session of a range')
     .option('--to <date>', 'last session of a range (default: the default date)')
     .option('--masters', 'fetch the masters (EQUITY_L, BSE list of scrips) too (otherwise weekly)')
@@ -54,17 +57,17 @@ export function registerFetch(data: Command): void {
           await Promise.all([import('../fetch/dates.js'), import('../fetch/config.js'), import('../fetch/run.js'), import('../predictions/store.js')]);
         const settings = loadFetchSettings(cfg.dataDir);
         const until = o.until !== undefined ? untilMoment(o.until, now) : null;
-        const first = o.date !== undefined ? parseIsoDate(o.date, '--date') : o.from !== undefined ? parseIsoDate(o.from, '--from') : undefined;
+        const first = o.date !== undefined ? dateFlag(o.date, '--date', now) : o.from !== undefined ? dateFlag(o.from, '--from', now) : undefined;
         const calendar = fetchCalendar(cfg.dataDir, first ?? now.toISOString().slice(0, 10));
         let from: IsoDate;
         let to: IsoDate;
-        if (o.date !== undefined) from = to = parseIsoDate(o.date, '--date');
+        if (o.date !== undefined) from = to = dateFlag(o.date, '--date', now);
         else if (o.from !== undefined) {
-          from = parseIsoDate(o.from, '--from');
-          to = o.to !== undefined ? parseIsoDate(o.to, '--to') : defaultFetchDate(calendar, now);
+          from = dateFlag(o.from, '--from', now);
+          to = o.to !== undefined ? dateFlag(o.to, '--to', now) : defaultFetchDate(calendar, now);
         } else from = to = defaultFetchDate(calendar, now);
         const { sessions, holidays } = sessionsToFetch(calendar, from, to);
-        const masters = Boolean(o.masters) || mastersDue(cfg.dataDir, now);
+        const masters = (Boolean(o.masters) || mastersDue(cfg.dataDir, now)) && settings.sources.some((x) => !x.daily && x.enabled);
         if (sessions.length === 0 && !masters) {
           process.stdout.write(`${from === to ? `${from} is not a trading day (weekend or exchange holiday)` : `no trading session from ${from} to ${to}`}: nothing to fetch\n`);
           return 0;

@@ -36,6 +36,7 @@ export function renderEmail(n: RunNotice, cfg: NotifyConfig): EmailMessage {
   const lines: string[] = [];
   if (n.status === 'failed') lines.push(`RUN FAILED: ${failureText(n)}`, `Run ${n.runId}.`, '');
   if (n.status === 'budget_exceeded') lines.push(`ERROR BUDGET EXCEEDED: ${failureText(n)}`, 'Predictions were written, but too many stocks were skipped.', '');
+  if (n.dataWarning) lines.push(`INPUT DATA: ${n.dataWarning}`, '');
   lines.push(n.reportText.length > 0 ? n.reportText : '(no report was written for this run)');
   const attachments = n.csvPath && isFile(n.csvPath) ? [{ filename: path.basename(n.csvPath), path: path.resolve(n.csvPath) }] : [];
   return {

@@ -70,6 +70,8 @@ export function renderSlack(n: RunNotice): SlackMessage {
     });
   }
 
+  if (n.dataWarning) blocks.push({ type: 'section', text: md(`:warning: *Input data:* ${escapeMrkdwn(oneLine(n.dataWarning, 1500))}`) });
+
   const asOf = n.asOfSession && n.asOfSession !== n.predictionDate ? ` (data as of ${n.asOfSession})` : '';
   blocks.push({
     type: 'section',

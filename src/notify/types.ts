@@ -32,6 +32,8 @@ export interface RunNotice {
   topHighConfidence: Array<{ rank: number; bse_code: string; nse_symbol: string | null; company_name: string; probability: number }>;
   /** The text report (the email body). */
   reportText: string;
+  /** Input files the evening fetch left missing for the run's data session (`stockflow data fetch`, #13). */
+  dataWarning?: string;
   /** The predictions CSV to attach to the email (attached only when the file exists). */
   csvPath?: string;
   durationMs: number;

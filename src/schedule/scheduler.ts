@@ -13,6 +13,9 @@ import { badArgs } from '../errors.js';
 import { TIME_ZONE } from '../config.js';
 
 export const DEFAULT_CRON = '0 7 * * 1-5';
+/** The evening fetch (#13): 19:00 IST on weekdays; the fetch itself retries late files until FETCH_UNTIL. */
+export const DEFAULT_FETCH_CRON = '0 19 * * 1-5';
+export const FETCH_UNTIL = '23:00';
 export const DEFAULT_TZ = TIME_ZONE;
 
 export type TriggerOutcome =
@@ -31,6 +34,8 @@ export interface SchedulerOptions {
   /** Whether a date is a trading day (undefined when the calendar cannot be read: the batch decides). */
   isTradingDay: (date: IsoDate) => boolean | undefined;
   now?: () => Date;
+  /** The job's name in the log (default 'batch'; the evening job is 'fetch'). */
+  job?: string;
 }
 
 export function validateCron(expr: string): void {
@@ -56,8 +61,9 @@ export class Scheduler {
   }
 
   start(): void {
-    this.task = cron.schedule(this.o.cron, () => void this.trigger('scheduled'), { timezone: this.o.tz, name: 'stockflow-batch' });
-    this.o.log.info({ cron: this.o.cron, tz: this.o.tz, next: this.nextRun()?.toISOString() }, 'scheduler started');
+    const job = this.o.job ?? 'batch';
+    this.task = cron.schedule(this.o.cron, () => void this.trigger('scheduled'), { timezone: this.o.tz, name: `stockflow-${job}` });
+    this.o.log.info({ job, cron: this.o.cron, tz: this.o.tz, next: this.nextRun()?.toISOString() }, 'scheduler started');
   }
 
   nextRun(): Date | null {
@@ -71,7 +77,8 @@ export class Scheduler {
   /** One trigger: check the calendar, refuse overlap, run, log the outcome; never throws. */
   async trigger(reason: 'scheduled' | 'run-now'): Promise<TriggerOutcome> {
     const date = todayIn(this.o.tz, this.o.now?.() ?? new Date());
-    const log = this.o.log.child({ trigger: reason, date });
+    const job = this.o.job ?? 'batch';
+    const log = this.o.log.child({ job, trigger: reason, date });
     let outcome: TriggerOutcome;
     if (this.running) {
       outcome = { kind: 'overlap', date };
@@ -80,7 +87,7 @@ export class Scheduler {
       outcome = { kind: 'not_trading_day', date };
       log.info('not a trading day (weekend or exchange holiday): nothing to run');
     } else {
-      log.info('batch triggered');
+      log.info(`${job} triggered`);
       this.running = this.o
         .runBatch(date)
         .then((exitCode): TriggerOutcome => ({ kind: 'ran', date, exitCode }))
@@ -90,8 +97,8 @@ export class Scheduler {
       } finally {
         this.running = undefined;
       }
-      if (outcome.kind === 'ran' && outcome.exitCode === 0) log.info({ exitCode: 0 }, 'batch succeeded');
-      else log.error({ outcome }, 'batch did not succeed; the scheduler keeps going');
+      if (outcome.kind === 'ran' && outcome.exitCode === 0) log.info({ exitCode: 0 }, `${job} succeeded`);
+      else log.error({ outcome }, `${job} did not succeed; the scheduler keeps going`);
     }
     this.outcomes.push(outcome);
     const next = this.nextRun();
