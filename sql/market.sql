@@ -102,6 +102,9 @@ CREATE TABLE IF NOT EXISTS exchange_prices (
   trades       INTEGER,
   delivery_qty INTEGER,
   delivery_pct REAL,
+  -- The kind of file the bar came from (nse-udiff-cm, nse-legacy-cm, nse-full-bhavcopy, nse-pr-pd, bse-udiff-cm,
+  -- bse-legacy-eq): a later import replaces a bar only with one from a file of the same or a better kind.
+  source       TEXT,
   PRIMARY KEY (bse_code, exchange, trade_date)
 ) WITHOUT ROWID;
 
