@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { importExchange, type ExchangeImportOptions } from '../src/ingest/exchange/import.js';
 import { StockflowError } from '../src/errors.js';
 import { acquireBatchLock } from '../src/batch/lock.js';
-import { actionsCsv, barAt, bseScrips, bseUdiff, ddmmyy, ddmmyyyy, equityL, fullBhav, nseLegacy, nseUdiff, prZip, secList, writeTree } from './helpers/exchange-files.js';
+import { actionsCsv, barAt, bseLegacy, bseScrips, bseUdiff, ddmmyy, ddmmyyyy, equityL, fullBhav, nseLegacy, nseUdiff, prZip, secList, writeTree } from './helpers/exchange-files.js';
 import { assertCliBuilt, failureLine, runCli, startCli, until } from './helpers/batch-fixture.js';
 
 let tmp: string;
@@ -468,4 +468,76 @@ describe('the CLI', () => {
     expect(failureLine(r)).toBe(`stockflow: interrupted by SIGTERM: import rolled back, ${path.join(data, 'market.db')} unchanged`);
     expect(dump(data)).toEqual(before);
   }, 60_000);
+});
+
+describe('end to end: exchange files → import → stockflow batch', () => {
+  beforeAll(() => assertCliBuilt());
+
+  it('after an import of real-format files (legacy then UDiFF bhavcopies, PR bundles, a price-band list), the batch runs on them with no further step', async () => {
+    const { nseHolidays } = await import('../src/demo/holidays.js');
+    const { treeModel, writeAliasesFile, writeModel } = await import('./helpers/onnx-fixture.js');
+    const { MODEL_NAME, MODEL_VERSION, TREE, openPredictions } = await import('./helpers/batch-fixture.js');
+    const holidays = new Set([2024, 2025].flatMap((y) => nseHolidays(y).map((h) => h.date)));
+    // 270 sessions ending Thu 2025-11-13 (weekdays, NSE's published holidays left out): more than the 250 the features need.
+    const sessions: string[] = [];
+    for (let t = Date.UTC(2025, 10, 13); sessions.length < 270; t -= 86_400_000) {
+      const d = new Date(t).toISOString().slice(0, 10);
+      const wd = new Date(t).getUTCDay();
+      if (wd !== 0 && wd !== 6 && !holidays.has(d)) sessions.unshift(d);
+    }
+    const px = (base: number, i: number, phase: number): number => Math.round(base * (1 + 0.06 * Math.sin(i / 6 + phase)) * 100) / 100;
+    const files: Record<string, string | Uint8Array> = {};
+    sessions.forEach((d, i) => {
+      const prev = i === 0 ? undefined : i - 1;
+      const bar = (base: number, phase: number, vol: number) => barAt(px(base, i, phase), vol + (i % 13) * 10, prev === undefined ? undefined : px(base, prev, phase));
+      const nse = [
+        { symbol: 'AAA', token: '11', isin: ISIN_A, ...bar(100, 0, 5000) },
+        { symbol: 'BBB', token: '22', isin: ISIN_B, ...bar(40, 1, 9000) },
+      ];
+      const bse = [
+        { code: '500100', scripId: 'AAA', isin: ISIN_A, ...bar(100.2, 0, 700) },
+        { code: '500300', scripId: 'CCC', group: 'B', isin: ISIN_D, name: 'CCC LTD', ...bar(250, 2, 800) },
+      ];
+      const ymd = d.replace(/-/g, '');
+      if (d < '2024-07-08') {
+        files[`nse/cm${d.slice(8)}${['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'][Number(d.slice(5, 7)) - 1]}${d.slice(0, 4)}bhav.csv`] = nseLegacy(d, nse);
+        files[`bse/EQ_ISINCODE_${ddmmyy(d)}.CSV`] = bseLegacy(d, bse);
+      } else {
+        files[`nse/BhavCopy_NSE_CM_0_0_0_${ymd}_F_0000.csv`] = nseUdiff(d, nse);
+        files[`bse/BhavCopy_BSE_CM_0_0_0_${ymd}_F_0000.CSV`] = bseUdiff(d, bse);
+      }
+      if (i >= sessions.length - 30) files[`pr/PR${ddmmyy(d)}.zip`] = prZip(d, { bh: i % 7 === 0 ? [{ symbol: 'BBB', hl: 'H' }] : [], mcap: [{ symbol: 'AAA', capRs: 1e11, close: px(100, i, 0) }] });
+    });
+    const last = sessions[sessions.length - 1];
+    files[`nse/sec_list_${ddmmyyyy(last)}.csv`] = secList([
+      { symbol: 'AAA', band: '5' },
+      { symbol: 'BBB', band: '20' },
+    ]);
+    const dir = writeTree(fresh('e2e'), files);
+    const data = fresh('data');
+    const imported = runCli(['data', 'import-exchange', dir, '--data-dir', data], { timeoutMs: 120_000 });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain('keys: 3 written (2 new BSE scrip codes, 1 new NSE-only keys: 000001)');
+
+    const modelsDir = path.join(fresh('models'));
+    writeModel(modelsDir, MODEL_NAME, MODEL_VERSION, treeModel(TREE));
+    writeAliasesFile(modelsDir, { champion: `${MODEL_NAME}/${MODEL_VERSION}` });
+    const r = runCli(['batch', '--date', '2025-11-14', '--data-dir', data, '--models-dir', modelsDir], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const db = openPredictions(data);
+    try {
+      expect(db.prepare("SELECT bse_code FROM daily_predictions WHERE prediction_date = '2025-11-14' ORDER BY bse_code").pluck().all()).toEqual(['000001', '500100', '500300']);
+      expect(db.prepare('SELECT count(*) FROM skipped_stocks').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+    // The master list the batch read: bands of the last session's list (in force from the 14th: not yet at the last
+    // session, so the only list known), the BSE-only CCC assumed 20.
+    expect(q(data, 'SELECT bse_code, nse_symbol, circuit_band_pct FROM master_stock_list ORDER BY 1')).toEqual([
+      { bse_code: '000001', nse_symbol: 'BBB', circuit_band_pct: 20 },
+      { bse_code: '500100', nse_symbol: 'AAA', circuit_band_pct: 5 },
+      { bse_code: '500300', nse_symbol: null, circuit_band_pct: 20 },
+    ]);
+    expect(q(data, 'SELECT count(*) AS n FROM daily_prices')).toEqual([{ n: 270 * 3 }]);
+  }, 180_000);
 });
