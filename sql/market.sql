@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS master_stock_list (
   listed_on        TEXT
 );
 
+-- The API looks a stock up by NSE symbol, case-insensitively (GET /predictions/{code}).
+CREATE INDEX IF NOT EXISTS idx_master_nse_symbol ON master_stock_list (nse_symbol COLLATE NOCASE);
+
 CREATE TABLE IF NOT EXISTS daily_prices (
   bse_code   TEXT NOT NULL,
   trade_date TEXT NOT NULL,
