@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS master_stock_list (
   listed_on        TEXT
 );
 
+-- The API looks a stock up by NSE symbol, case-insensitively (GET /predictions/{code}).
+CREATE INDEX IF NOT EXISTS idx_master_nse_symbol ON master_stock_list (nse_symbol COLLATE NOCASE);
+
 CREATE TABLE IF NOT EXISTS daily_prices (
   bse_code   TEXT NOT NULL,
   trade_date TEXT NOT NULL,
@@ -102,6 +105,9 @@ CREATE TABLE IF NOT EXISTS exchange_prices (
   trades       INTEGER,
   delivery_qty INTEGER,
   delivery_pct REAL,
+  -- The kind of file the bar came from (nse-udiff-cm, nse-legacy-cm, nse-full-bhavcopy, nse-pr-pd, bse-udiff-cm,
+  -- bse-legacy-eq): a later import replaces a bar only with one from a file of the same or a better kind.
+  source       TEXT,
   PRIMARY KEY (bse_code, exchange, trade_date)
 ) WITHOUT ROWID;
 

@@ -30,7 +30,7 @@ export interface ReadOptions {
 export type ExchangeEvent =
   | { type: 'ignored'; file: IgnoredFile }
   | { type: 'skipped'; source: SourceRef; member: string }
-  | { type: 'source'; source: SourceRef; kind: ExchangeKind }
+  | { type: 'source'; source: SourceRef; kind: ExchangeKind; nameDate: string | null }
   | { type: 'record'; source: SourceRef; kind: ExchangeKind; line: number; record: ExchangeRecord }
   | { type: 'left-out'; source: SourceRef; kind: ExchangeKind; line: number; reason: string }
   | { type: 'reject'; kind: ExchangeKind; reject: ExchangeReject }
@@ -41,21 +41,29 @@ export function groupOf(r: ExchangeRecord): string {
   switch (r.type) {
     case 'bse-scrip':
       return r.group ?? '-';
+    case 'stockflow-action':
+      return r.kind;
     default:
       return r.series;
   }
 }
 
+/** BSE groups that are not equities: F (debt instruments), G (government securities). */
+export const BSE_NON_EQUITY_GROUPS: ReadonlySet<string> = new Set(['F', 'G']);
+
 /**
  * Why a record is left out of the universe, or null to keep it:
  * NSE records whose series is not among the equity series; UDiFF bars whose instrument
- * type is not STK; BSE legacy bars whose SC_TYPE is not Q (equity). BSE groups are all kept.
+ * type is not STK; BSE legacy bars whose SC_TYPE is not Q (equity); BSE bars of the
+ * debt groups F and G. Every other BSE group is kept.
  */
 export function leaveOut(r: ExchangeRecord, series: ReadonlySet<string>): string | null {
   if (r.type === 'price' && r.instrumentType !== null) {
     if ((r.kind === 'nse-udiff-cm' || r.kind === 'bse-udiff-cm') && r.instrumentType !== 'STK') return `instrument type ${r.instrumentType} (not STK)`;
     if (r.kind === 'bse-legacy-eq' && r.instrumentType !== 'Q') return `SC_TYPE ${r.instrumentType} (not Q, equity)`;
   }
+  if (r.type === 'stockflow-action') return null;
+  if (r.type === 'price' && r.exchange === 'BSE' && BSE_NON_EQUITY_GROUPS.has(r.series.toUpperCase())) return `group ${r.series} (debt) not imported`;
   const nse = r.type === 'nse-listing' || (r.type !== 'bse-scrip' && r.exchange === 'NSE');
   if (nse && !series.has(groupOf(r).toUpperCase())) return `series ${groupOf(r)} not imported`;
   return null;
@@ -104,12 +112,12 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
     }
     kind = src === 'NSE' ? 'nse-udiff-cm' : 'bse-udiff-cm';
   } else kind = m.kind;
-  yield { type: 'source', source: source.ref, kind };
+  // The session date a name carries: the member's own name first, then the zips holding it (PRddmmyy.zip).
+  const nameDate = [source.name, ...source.containers].map(dateFromName).find((d) => d !== null) ?? null;
+  yield { type: 'source', source: source.ref, kind, nameDate };
 
   const width = Math.max(...m.columns.values()) + 1;
   const parse = rowParser(kind, m.columns);
-  // The session date a name carries: the member's own name first, then the zips holding it (PRddmmyy.zip).
-  const nameDate = [source.name, ...source.containers].map(dateFromName).find((d) => d !== null) ?? null;
   const ctx = { nameDate, label: source.ref.label };
   let rows = 0;
   const handle = (rec: CsvRecord): ExchangeEvent | null => {
