@@ -180,3 +180,56 @@ describe('the morning batch after a fetch that never succeeded', () => {
     expect(fetchWarning(fx.freshDataDir('none'), '2025-11-13')).toBeUndefined();
   });
 });
+
+describe('end to end: the evening fetch from the exchanges, then the morning batch', () => {
+  it('history imported once; the evening fetch downloads and imports the session; the 07:00 batch of the next day runs on it', async () => {
+    // 260 sessions of exchange files ending Thu 2025-11-13 (more than the 250 the features need).
+    const out = path.join(tmp, 'e2e-files');
+    const g = generateExchangeFiles({ out, stocks: 12, sessions: 260, seed: 4, end: '2025-11-13' });
+    const last = g.sessions[g.sessions.length - 1];
+    expect(last).toBe('2025-11-13');
+    const data = path.join(tmp, 'e2e-data');
+    // The history, as an analyst imports it once: every session folder but the last, and the masters.
+    const history = g.sessions.slice(0, -1).map((d) => path.join(out, d.slice(0, 4), d.slice(5, 7), d.slice(8, 10)));
+    const imported = await cli(['data', 'import-exchange', ...history, path.join(out, 'masters'), '--data-dir', data], {});
+    expect(imported.code, imported.stderr).toBe(0);
+    const morning0 = runCli(['batch', '--date', '2025-11-14', '--data-dir', data, '--models-dir', fx.modelsDir], { timeoutMs: 120_000 });
+    // Before the evening fetch, the market ends on the 12th: the session of the 13th is missing (no fetch recorded
+    // yet, so only the staleness rule applies and the batch runs on stale data as of the 12th).
+    expect(morning0.code, morning0.stderr).toBe(0);
+    expect(morning0.stdout).toContain('(as of 2025-11-12)');
+
+    // The evening of the 13th: files served by the stand-ins, configured as a user would.
+    const srvN = await startExchangeServer(out);
+    const srvB = await startExchangeServer(out);
+    try {
+      const evening = await cli(['data', 'fetch', '--date', last, '--data-dir', data], { ...fetchEnv(srvN.base, srvB.base), ...SETTINGS });
+      expect(evening.code, evening.stderr).toBe(0);
+      expect(evening.stdout.split('\n')[0]).toMatch(/^fetch 2025-11-13: 7 fetched, 0 present \(skipped\), 0 missing, 0 failed/);
+      // 12 NSE securities (9 dual-listed, 3 NSE-only) and 3 BSE-only scrips: 15 securities, one daily bar each.
+      expect(evening.stdout).toMatch(/\nimport: imported: 2 folder\(s\) into .*market\.db: 15 securities; rows .*daily_prices 15,.*; rejects 0\n/);
+    } finally {
+      await srvN.close();
+      await srvB.close();
+    }
+    const db = openPredictions(data);
+    try {
+      expect(db.prepare('SELECT status, fetched, import_status FROM fetch_runs').get()).toMatchObject({ status: 'ok', fetched: 7 });
+    } finally {
+      db.close();
+    }
+
+    // The next morning: the batch of Friday the 14th runs as of the 13th, the session the fetch brought.
+    const morning = runCli(['batch', '--date', '2025-11-14', '--data-dir', data, '--models-dir', fx.modelsDir], { timeoutMs: 120_000 });
+    expect(morning.code, morning.stderr).toBe(0);
+    expect(morning.stdout).toContain('ok 2025-11-14 (as of 2025-11-13)');
+    const p = openPredictions(data);
+    try {
+      const run = p.prepare("SELECT as_of_session, universe_count FROM batch_runs WHERE prediction_date = '2025-11-14' AND status = 'succeeded' ORDER BY finished_at DESC LIMIT 1").get() as { as_of_session: string; universe_count: number };
+      expect(run.as_of_session).toBe('2025-11-13');
+      expect(run.universe_count).toBe(15);
+    } finally {
+      p.close();
+    }
+  }, 240_000);
+});

@@ -100,11 +100,22 @@ export function registerFetch(data: Command): void {
 }
 
 /**
- * The import step: the exchange importer writing into market.db under the data directory's lock.
- * `importExchange` (src/ingest/exchange/import.ts, #12's write side) is not on this branch yet: until it is
- * wired here, the fetch keeps the files and reports the import as not done.
+ * The import step: the exchange importer (src/ingest/exchange/import.ts) writing the downloaded folders into
+ * market.db in one transaction, under the data directory's lock (a running batch: exit 5, the files stay).
  */
-async function exchangeImporter(dataDir: string): Promise<Importer | { unavailable: string }> {
-  void dataDir;
-  return { unavailable: `this build has no exchange import into market.db yet; the files are kept under ${'<data-dir>'}/raw/` };
+async function exchangeImporter(dataDir: string): Promise<Importer> {
+  const [{ importExchange }, { acquireBatchLock }] = await Promise.all([import('../ingest/exchange/import.js'), import('../batch/lock.js')]);
+  return async (paths) => {
+    const lock = await acquireBatchLock(dataDir);
+    try {
+      const s = await importExchange(paths, { dataDir });
+      const rows = Object.entries(s.written)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      return `${paths.length} folder(s) into ${s.marketDb}: ${s.keys.touched} securities; rows ${rows || 'none'}; rejects ${s.read.rejectCount}`;
+    } finally {
+      lock.release();
+    }
+  };
 }
