@@ -206,6 +206,12 @@ describe('data fetch: the failure modes', () => {
     expect(s.counts).toEqual({ fetched: 4, present: 0, missing: 0, failed: 1 });
   });
 
+  it('a real CSV labelled text/html is judged by its bytes and kept', async () => {
+    nse.always('sec_list_06102025.csv', 'labelled-html');
+    const s = await fetchRun();
+    expect(s.counts).toEqual({ fetched: 5, present: 0, missing: 0, failed: 0 });
+  });
+
   it('an empty body: an error naming the URL', async () => {
     nse.always('sec_list_06102025.csv', 'empty');
     const s = await fetchRun();

@@ -149,7 +149,7 @@ export async function runFetch(o: FetchRunOptions): Promise<FetchRunSummary> {
       return outcome(it, 'failed', 0, `${it.url}: refused (HTTP ${answer.status}): the exchange may block this client or address; use a proxy (HTTPS_PROXY) or a mirror`);
     }
     if (answer.status !== 200) return outcome(it, 'failed', 0, `${it.url}: HTTP ${answer.status}`);
-    const v = await validateBody(it.src, path.basename(it.target), answer.body, it.url, answer.contentType);
+    const v = await validateBody(it.src, path.basename(it.target), answer.body, it.url);
     if (!v.ok) return outcome(it, 'failed', 0, v.why);
     mkdirSync(path.dirname(it.target), { recursive: true });
     writeFileAtomic(it.target, answer.body);

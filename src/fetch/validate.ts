@@ -53,9 +53,10 @@ const looksLikeHtml = (b: Uint8Array): boolean => {
 };
 
 /** Checks a body against what the source must be. `label` names it (the URL, or the file on disk). */
-export async function validateBody(src: SourceDef, name: string, body: Uint8Array, label: string, contentType = ''): Promise<Verdict> {
+export async function validateBody(src: SourceDef, name: string, body: Uint8Array, label: string): Promise<Verdict> {
   if (body.byteLength === 0) return { ok: false, why: `${label}: empty body` };
-  if (looksLikeHtml(body) || /text\/html/i.test(contentType)) return { ok: false, why: `${label}: an HTML page, not the ${src.title} (the exchange may be blocking this client, or the file is not published)` };
+  // Judged by the bytes, not the Content-Type: servers label CSV files text/html or octet-stream alike.
+  if (looksLikeHtml(body)) return { ok: false, why: `${label}: an HTML page, not the ${src.title} (the exchange may be blocking this client, or the file is not published)` };
   const members: { name: string; bytes: Uint8Array }[] = [];
   if (src.zip) {
     let files: Record<string, Uint8Array>;

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 
-export type Mode = 'ok' | 'slow' | '503' | '404' | 'html' | 'truncated' | 'header-change' | 'empty';
+export type Mode = 'ok' | 'slow' | '503' | '404' | 'html' | 'truncated' | 'header-change' | 'empty' | 'labelled-html';
 
 export interface SeenRequest {
   path: string;
@@ -80,7 +80,8 @@ export async function startExchangeServer(root: string): Promise<ExchangeServer>
         const text = body.toString('utf8');
         body = Buffer.from(text.replace(/^([^\r\n]*?)\bCLOSE_PRICE\b/, '$1CLS_PRICE').replace(/^([^\r\n]*?)\bClsPric\b/, '$1ClosePric').replace(/^([^\r\n]*?)\bBand\b/, '$1PriceBand'));
       }
-      res.writeHead(200, { 'content-type': name.endsWith('.zip') ? 'application/zip' : 'text/csv', 'content-length': String(body.length) }).end(body);
+      const type = mode === 'labelled-html' ? 'text/html; charset=utf-8' : name.endsWith('.zip') ? 'application/zip' : 'text/csv';
+      res.writeHead(200, { 'content-type': type, 'content-length': String(body.length) }).end(body);
     };
     if (mode === 'slow') setTimeout(answer, 1500);
     else answer();
