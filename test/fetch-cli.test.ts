@@ -120,6 +120,24 @@ describe('stockflow data fetch (CLI)', () => {
   });
 });
 
+describe("stockflow schedule's evening job", () => {
+  it('runs `data fetch --date D --until 23:00 --data-dir …` as a child, as the scheduler does', async () => {
+    const { BatchChild } = await import('../src/schedule/child.js');
+    const { FETCH_UNTIL } = await import('../src/schedule/scheduler.js');
+    const dir = path.join(tmp, 'sched');
+    const child = new BatchChild(['--until', FETCH_UNTIL, '--data-dir', dir], ['data', 'fetch']);
+    const saved = { ...process.env };
+    Object.assign(process.env, fetchEnv(nse.base, bse.base), SETTINGS, { LOG_LEVEL: 'silent' });
+    try {
+      expect(await child.run('2025-10-06')).toBe(0);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+    expect(existsSync(path.join(dir, 'raw', '2025', '10', '06', 'BhavCopy_NSE_CM_0_0_0_20251006_F_0000.csv.zip'))).toBe(true);
+  });
+});
+
 describe('the morning batch after a fetch that never succeeded', () => {
   const record = (dir: string, session: string, files: { file: string; status: 'missing' | 'failed' | 'fetched' }[]): void => {
     const store = PredictionsStore.openForWrite(dir);
