@@ -196,6 +196,13 @@ describe('data fetch: the failure modes', () => {
     expect(s.rows[0]).toMatchObject({ status: 'incomplete', missing: 1, fetched: 4 });
   });
 
+  it('a session none of whose files is published: missing, with a hint that the calendar may lack a holiday', async () => {
+    const s = await fetchRun({ sessions: ['2025-10-07'] }); // no files were generated for it
+    expect(s.counts).toEqual({ fetched: 0, present: 0, missing: 5, failed: 0 });
+    expect(s.files[0].detail).toBe(`${nse.base}/content/cm/BhavCopy_NSE_CM_0_0_0_20251007_F_0000.csv.zip: not published yet (HTTP 404) (no file of 2025-10-07 is published: if the exchanges were closed that day, market.db's calendar lacks the holiday)`);
+    expect(s.rows[0].status).toBe('failed');
+  });
+
   it('an HTML page with status 200: an error naming the URL, never data', async () => {
     nse.always('BhavCopy_NSE_CM_0_0_0_20251006_F_0000.csv.zip', 'html');
     const s = await fetchRun();

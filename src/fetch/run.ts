@@ -171,6 +171,13 @@ export async function runFetch(o: FetchRunOptions): Promise<FetchRunSummary> {
       const by = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Kolkata', hour: '2-digit', minute: '2-digit' }).format(o.until);
       for (const it of items) if (it.outcome?.status === 'missing') it.outcome.detail = `${it.url}: not published by ${by} IST (HTTP 404)`;
     }
+    // A session none of whose files exists: the exchange was probably closed on a day the calendar counts as a trading day.
+    for (const d of o.sessions) {
+      const its = items.filter((it) => it.date === d);
+      if (its.length > 1 && its.every((it) => it.outcome?.status === 'missing')) {
+        for (const it of its) if (it.outcome) it.outcome.detail += ` (no file of ${d} is published: if the exchanges were closed that day, market.db's calendar lacks the holiday)`;
+      }
+    }
   } finally {
     await client.close();
   }
