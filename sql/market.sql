@@ -87,6 +87,7 @@ CREATE TABLE IF NOT EXISTS exchange_listings (
   last_seen  TEXT NOT NULL,
   PRIMARY KEY (exchange, symbol, bse_code)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_listing_code ON exchange_listings (bse_code, exchange);
 
 -- Bars as traded on each exchange. daily_prices holds the preferred exchange's bars (raw, unadjusted):
 -- NSE by default, --prefer bse. Adjustments are applied when reading (corporate_actions).

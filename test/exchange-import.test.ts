@@ -338,6 +338,25 @@ describe('bands, hits, actions, market caps', () => {
   });
 });
 
+describe('bars from several kinds of file', () => {
+  it('a later import of a worse kind of file (PR pd) does not replace a UDiFF bar; it fills a session no bhavcopy covered', async () => {
+    const data = fresh();
+    await imp([smallMarket(fresh('f'))], data);
+    const D5 = '2025-10-06';
+    const pr = writeTree(fresh('g'), {
+      [`PR${ddmmyy(D2)}.zip`]: prZip(D2, { pd: [{ symbol: 'AAA', ...barAt(777) }] }),
+      [`PR${ddmmyy(D5)}.zip`]: prZip(D5, { pd: [{ symbol: 'AAA', ...barAt(108) }] }),
+    });
+    const s = await imp([pr], data);
+    expect(s.read.kinds.find((k) => k.kind === 'nse-pr-pd')).toMatchObject({ kept: 2, leftOut: 4, leftOutBy: { 'index row (no symbol)': 4 } });
+    expect(q(data, "SELECT trade_date, close, source FROM exchange_prices WHERE bse_code = '500100' AND exchange = 'NSE' AND trade_date IN (?, ?) ORDER BY 1", D2, D5)).toEqual([
+      { trade_date: D2, close: 102, source: 'nse-udiff-cm' },
+      { trade_date: D5, close: 108, source: 'nse-pr-pd' },
+    ]);
+    expect(q(data, "SELECT close FROM daily_prices WHERE bse_code = '500100' AND trade_date = ?", D5)).toEqual([{ close: 108 }]);
+  });
+});
+
 describe('--prefer, idempotency, rollback, rejects', () => {
   it('--prefer bse: daily_prices holds BSE bars where both exchanges have one', async () => {
     const data = fresh();

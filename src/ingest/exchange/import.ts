@@ -34,6 +34,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { marketDbPath } from '../../config.js';
 import { StockflowError, badArgs } from '../../errors.js';
+import { logger } from '../../log.js';
 import { nseHolidays, PUBLISHED_YEARS } from '../../demo/holidays.js';
 import { TradingCalendar } from '../../market/calendar.js';
 import { openMarketForWrite, type Db } from '../../market/db.js';
@@ -298,6 +299,8 @@ class Run {
   private readonly notUnderstood: string[] = [];
   private readonly leftOutEarly: { kind: ExchangeKind; reason: string }[] = [];
   private readonly identKey = new Map<number, string>();
+  private readonly startedAt = Date.now();
+  private readonly startCpu = process.cpuUsage();
   private readonly insBar: Database.Statement;
   private readonly insBand: Database.Statement;
   private readonly insHit: Database.Statement;
@@ -309,9 +312,12 @@ class Run {
     private readonly prefer: PreferredExchange,
     private readonly opts: ExchangeImportOptions,
   ) {
+    // A large page cache for this connection (main and temp): the staged rows and the upserts stay off the disk as far as they fit.
+    db.pragma('cache_size = -131072');
+    db.pragma('temp.cache_size = -131072');
     db.exec(TEMP_SQL);
     this.insBar = db.prepare(
-      'INSERT INTO sf_bars VALUES (@ident, @exchange, @tradeDate, @prec, @seq, @source, @series, @open, @high, @low, @close, @prevClose, @volume, @turnoverRs, @trades, @deliveryQty, @deliveryPct)',
+      'INSERT INTO sf_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.insBand = db.prepare('INSERT INTO sf_bands VALUES (?, ?, ?, ?, ?, ?)');
     this.insHit = db.prepare('INSERT INTO sf_hits VALUES (?, ?, ?)');
@@ -361,25 +367,7 @@ class Run {
           const symbol = (r.symbol as string).toUpperCase();
           id = this.ident(`S|${symbol}`, () => ({ exchange: 'NSE', how: 'symbol', symbol, code: null, isin: null, first: r.tradeDate, last: r.tradeDate, token: null, series: null, name: null, scripId: null }), r.tradeDate, r);
         }
-        this.insBar.run({
-          ident: id.id,
-          exchange: r.exchange,
-          tradeDate: r.tradeDate,
-          prec,
-          seq,
-          source: kind,
-          series: r.series,
-          open: r.open,
-          high: r.high,
-          low: r.low,
-          close: r.close,
-          prevClose: r.prevClose,
-          volume: r.volume,
-          turnoverRs: r.turnoverRs,
-          trades: r.trades,
-          deliveryQty: r.deliveryQty,
-          deliveryPct: r.deliveryPct,
-        });
+        this.insBar.run(id.id, r.exchange, r.tradeDate, prec, seq, kind, r.series, r.open, r.high, r.low, r.close, r.prevClose, r.volume, r.turnoverRs, r.trades, r.deliveryQty, r.deliveryPct);
         break;
       }
       case 'price-band':
@@ -417,6 +405,15 @@ class Run {
     const db = this.db;
     const written: Record<string, number> = {};
     const leftOut: Record<string, number> = {};
+    let t = this.startedAt;
+    let cpu = this.startCpu;
+    const phase = (name: string): void => {
+      const c = process.cpuUsage(cpu);
+      logger().debug({ phase: name, ms: Date.now() - t, cpuMs: Math.round((c.user + c.system) / 1000) }, 'import-exchange phase');
+      t = Date.now();
+      cpu = process.cpuUsage();
+    };
+    phase('read');
     const leave = (kind: ExchangeKind, reason: string, n: number): void => {
       inc(leftOut, `${KIND_TITLES[kind]}: ${reason}`, n);
     };
@@ -514,6 +511,7 @@ class Run {
       else putSym.run(x.id, x.symbol);
     }
 
+    phase('identity');
     // ── 2. Lineage and listings ─────────────────────────────────────────────────────────────
     const lineage = new Map<string, { key: string; isin: string; first: string; last: string }>();
     const listings = new Map<string, { key: string; exchange: 'NSE' | 'BSE'; symbol: string; token: string | null; series: string | null; first: string; last: string }>();
@@ -559,6 +557,7 @@ class Run {
     written.exchange_listings = 0;
     for (const l of [...listings.values()].sort((a, b) => byStr(a.exchange, b.exchange) || byStr(a.symbol, b.symbol) || byStr(a.key, b.key))) written.exchange_listings += upListing.run(l).changes;
 
+    phase('lineage and listings');
     // ── 3. Symbols → keys, by date ───────────────────────────────────────────────────────────
     const nseListings = new Map<string, Listing[]>();
     for (const r of db.prepare("SELECT symbol, bse_code AS key, first_seen AS first, last_seen AS last FROM exchange_listings WHERE exchange = 'NSE' ORDER BY symbol, bse_code").all() as (Listing & { symbol: string })[]) {
@@ -582,6 +581,7 @@ class Run {
     };
     db.function('sf_key', { deterministic: true }, (symbol: unknown, date: unknown) => symbolKey(String(symbol), String(date)));
 
+    phase('symbols');
     // ── 4. Bars → exchange_prices (the best file kind per key, exchange and session) ───────────
     const RESOLVED = `SELECT coalesce(k.key, sf_key(s.symbol, b.trade_date)) AS key, b.* FROM sf_bars b LEFT JOIN sf_ident_key k ON k.ident = b.ident LEFT JOIN sf_ident_symbol s ON s.ident = b.ident`;
     for (const r of db
@@ -592,9 +592,8 @@ class Run {
     written.exchange_prices = db
       .prepare(
         `INSERT INTO exchange_prices (bse_code, exchange, trade_date, series, open, high, low, close, prev_close, volume, turnover_rs, trades, delivery_qty, delivery_pct, source)
-         SELECT key, exchange, trade_date, series, open, high, low, close, prev_close, volume, turnover_rs, trades, delivery_qty, delivery_pct, source FROM (
-           SELECT r.*, row_number() OVER (PARTITION BY key, exchange, trade_date ORDER BY prec DESC, seq DESC) AS rn FROM (${RESOLVED}) r WHERE key IS NOT NULL
-         ) WHERE rn = 1 ORDER BY key, exchange, trade_date
+         SELECT key, exchange, trade_date, series, open, high, low, close, prev_close, volume, turnover_rs, trades, delivery_qty, delivery_pct, source
+         FROM (${RESOLVED}) WHERE key IS NOT NULL
          ON CONFLICT (bse_code, exchange, trade_date) DO UPDATE SET
            series = excluded.series, open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, prev_close = excluded.prev_close,
            volume = excluded.volume, turnover_rs = excluded.turnover_rs, trades = excluded.trades,
@@ -616,6 +615,7 @@ class Run {
     db.prepare(`INSERT OR IGNORE INTO sf_touched SELECT key, trade_date FROM (${RESOLVED}) WHERE key IS NOT NULL ORDER BY 1, 2`).run();
     db.prepare('INSERT OR IGNORE INTO sf_keys SELECT DISTINCT key FROM sf_touched').run();
 
+    phase('exchange_prices');
     // ── 5. daily_prices: the preferred exchange's bar of each touched session, else the other's ──
     const other = this.prefer === 'NSE' ? 'BSE' : 'NSE';
     written.daily_prices = db
@@ -630,11 +630,12 @@ class Run {
       )
       .run({ prefer: this.prefer, other }).changes;
 
+    phase('daily_prices');
     // ── 6. Holidays: NSE's published lists for the years the import covers ─────────────────────
     const years = (db.prepare("SELECT DISTINCT CAST(substr(trade_date, 1, 4) AS INTEGER) FROM sf_touched UNION SELECT DISTINCT CAST(substr(list_date, 1, 4) AS INTEGER) FROM sf_bands WHERE list_date IS NOT NULL ORDER BY 1").pluck().all() as number[]).filter(
       (y) => PUBLISHED_YEARS.includes(y),
     );
-    const hasBars = db.prepare('SELECT 1 FROM exchange_prices WHERE trade_date = ? LIMIT 1').pluck();
+    const hasBars = db.prepare('SELECT 1 FROM daily_prices WHERE trade_date = ? LIMIT 1').pluck();
     const addHoliday = db.prepare('INSERT OR IGNORE INTO market_holidays (holiday_on, name) VALUES (?, ?)');
     let seeded = 0;
     const keptAsSessions: string[] = [];
@@ -648,6 +649,7 @@ class Run {
     const calendar = TradingCalendar.fromDb(db);
     const lastSession = db.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as string | null;
 
+    phase('holidays');
     // ── 7. Price bands: a list for session D is in force from the next session ──────────────────
     const undatedDate = lastSession;
     for (const u of this.undatedLists) u.listDate = undatedDate;
@@ -672,6 +674,7 @@ class Run {
       .run().changes;
     db.prepare('INSERT OR IGNORE INTO sf_keys SELECT DISTINCT sf_key(symbol, list_date) FROM sf_bands WHERE list_date IS NOT NULL AND sf_key(symbol, list_date) IS NOT NULL').run();
 
+    phase('price_bands');
     // ── 8. Observed circuit hits: a session's bh file replaces that session's hits ──────────────
     leave('nse-pr-bh', 'symbol unknown (no NSE listing)', db.prepare('SELECT count(*) FROM sf_hits WHERE sf_key(symbol, trade_date) IS NULL').pluck().get() as number);
     const sessions = [...this.hitSessions].sort(byStr);
@@ -689,6 +692,7 @@ class Run {
     written.circuit_hits = inserted;
     if (deleted > 0) written.circuit_hits_replaced = deleted;
 
+    phase('circuit_hits');
     // ── 9. Corporate actions (bc first, then the stockflow CSV: the analyst's own list wins) ────
     const keysNow = new Set([...existingKeys, ...identKey.values()]);
     const codeKey = (code: string): string | null => bseListing.get(code) ?? (keysNow.has(code) ? code : null);
@@ -718,6 +722,7 @@ class Run {
       addKey.run(key);
     }
 
+    phase('corporate_actions');
     // ── 10. Market capitalisation ────────────────────────────────────────────────────────────
     leave('nse-pr-mcap', 'symbol unknown (no NSE listing)', db.prepare('SELECT count(*) FROM sf_mcap WHERE sf_key(symbol, trade_date) IS NULL').pluck().get() as number);
     written.market_caps = db
@@ -731,6 +736,7 @@ class Run {
       .run().changes;
     db.prepare('INSERT OR IGNORE INTO sf_keys SELECT DISTINCT sf_key(symbol, trade_date) FROM sf_mcap WHERE sf_key(symbol, trade_date) IS NOT NULL').run();
 
+    phase('market_caps');
     // ── 11. The master list, for every key this import touched (or a master file named) that has bars ──
     const hasPrices = db.prepare('SELECT 1 FROM exchange_prices WHERE bse_code = ? LIMIT 1').pluck();
     let noBars = 0;
@@ -747,8 +753,10 @@ class Run {
       else noBars++;
     }
     leave('nse-equity-list', 'no bars imported for it (not added to the master list)', noBars);
+    phase('master files');
     const master = this.master(lastSession);
     written.master_stock_list = master.upserted;
+    phase('master_stock_list');
 
     return {
       keys: { touched: db.prepare('SELECT count(*) FROM sf_keys').pluck().get() as number, newBse, newNseOnly: newNseOnlyKeys.length, newNseOnlyKeys, ambiguous },
@@ -765,8 +773,8 @@ class Run {
     const db = this.db;
     const keys = db.prepare('SELECT key FROM sf_keys k WHERE EXISTS (SELECT 1 FROM exchange_prices e WHERE e.bse_code = k.key) ORDER BY key').pluck().all() as string[];
     const existing = db.prepare('SELECT * FROM master_stock_list WHERE bse_code = ?');
-    const nseOf = db.prepare("SELECT symbol FROM exchange_listings WHERE bse_code = ? AND exchange = 'NSE' ORDER BY last_seen DESC, symbol LIMIT 1").pluck();
-    const bseOf = db.prepare("SELECT symbol FROM exchange_listings WHERE bse_code = ? AND exchange = 'BSE' ORDER BY last_seen DESC, symbol").pluck();
+    const nseOf = db.prepare("SELECT symbol FROM exchange_listings INDEXED BY idx_listing_code WHERE bse_code = ? AND exchange = 'NSE' ORDER BY last_seen DESC, symbol LIMIT 1").pluck();
+    const bseOf = db.prepare("SELECT symbol FROM exchange_listings INDEXED BY idx_listing_code WHERE bse_code = ? AND exchange = 'BSE' ORDER BY last_seen DESC, symbol").pluck();
     const isinsOf = db.prepare('SELECT isin FROM security_isins WHERE bse_code = ? ORDER BY last_seen DESC, isin').pluck();
     const mcapOf = db.prepare('SELECT market_cap_cr FROM market_caps WHERE bse_code = ? ORDER BY trade_date DESC LIMIT 1').pluck();
     const bandAt = db.prepare('SELECT band_pct FROM price_bands WHERE bse_code = ? AND effective_from <= ? ORDER BY effective_from DESC LIMIT 1');

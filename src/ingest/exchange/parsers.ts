@@ -306,11 +306,16 @@ const PARSERS: Record<ExchangeKind, RowParser> = {
 /** The parser of a kind, over a header's column index. */
 export function rowParser(kind: ExchangeKind, columns: ColumnIndex): (fields: readonly string[], ctx: RowContext) => RowResult {
   const parse = PARSERS[kind];
+  // Column positions by the names the parsers ask for, normalised once per file (not once per cell).
+  const at = new Map<string, number | undefined>();
+  let row: readonly string[] = [];
+  const get = (c: string): string | undefined => {
+    let i = at.get(c);
+    if (i === undefined && !at.has(c)) at.set(c, (i = columns.get(norm(c))));
+    return i === undefined ? undefined : row[i];
+  };
   return (fields, ctx) => {
-    const get = (c: string): string | undefined => {
-      const i = columns.get(norm(c));
-      return i === undefined ? undefined : fields[i];
-    };
+    row = fields;
     return parse(get, ctx);
   };
 }
