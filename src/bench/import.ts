@@ -52,8 +52,9 @@ const envInt = (name: string, dflt: number): number => {
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
 };
 
-export function benchImport(): string[] {
-  const out: string[] = [];
+/** Runs the part; each line goes to `emit` as soon as it is measured. */
+export function benchImport(emit: (line: string) => void): void {
+  const out = { push: emit };
   const stocks = envInt('STOCKFLOW_BENCH_IMPORT_STOCKS', EXCHANGE_FILES_DEFAULTS.stocks);
   const sessions = envInt('STOCKFLOW_BENCH_IMPORT_SESSIONS', EXCHANGE_FILES_DEFAULTS.sessions);
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'stockflow-bench-import-'));
@@ -78,5 +79,4 @@ export function benchImport(): string[] {
   } finally {
     if (process.env.STOCKFLOW_BENCH_KEEP !== '1') rmSync(tmp, { recursive: true, force: true });
   }
-  return out;
 }

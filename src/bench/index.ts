@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   if (parts.has('import')) {
     // The exchange-file import (#12): needs no demo market, runs on its own temporary folder.
     const { benchImport } = await import('./import.js');
-    for (const l of benchImport()) line(l);
+    benchImport(line);
     parts.delete('import');
     if (parts.size === 0) return;
   }
