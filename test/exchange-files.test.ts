@@ -85,6 +85,16 @@ describe('generated exchange files', () => {
     expect(readFileSync(path.join(c, f)).equals(readFileSync(path.join(a, f)))).toBe(false);
   });
 
+  it('--only writes a subset whose files are the same bytes as in the whole set', () => {
+    const d = path.join(tmp, 'only');
+    generateExchangeFiles({ out: d, ...OPTS, only: ['bse-udiff', 'masters'] });
+    const f = '2025/12/16/BhavCopy_BSE_CM_0_0_0_20251216_F_0000.CSV';
+    expect(walk(d)).toHaveLength(12 + 2);
+    expect(readFileSync(path.join(d, f)).equals(readFileSync(path.join(a, f)))).toBe(true);
+    expect(readFileSync(path.join(d, 'masters/EQUITY_L.csv')).equals(readFileSync(path.join(a, 'masters/EQUITY_L.csv')))).toBe(true);
+    expect(() => parseExchangeFilesArgs(['--out', 'x', '--only', 'pr,bhav'])).toThrow("--only takes a list of nse-udiff, bse-udiff, pr, full, sec-list, masters (got 'pr,bhav')");
+  });
+
   it('keeps each format\'s quirks', () => {
     const bse = readFileSync(path.join(a, '2025/12/16/BhavCopy_BSE_CM_0_0_0_20251216_F_0000.CSV'), 'utf8');
     expect(bse.split('\r\n')[1]).toMatch(/^2025-12-16,2025-12-16,CM,BSE,STK,\d{6},IN/);

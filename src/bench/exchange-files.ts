@@ -1,5 +1,5 @@
 /**
- * `node dist/src/bench/exchange-files.js --out DIR [--stocks N] [--sessions N] [--seed S] [--end YYYY-MM-DD]`:
+ * `node dist/src/bench/exchange-files.js --out DIR [--stocks N] [--sessions N] [--seed S] [--end YYYY-MM-DD] [--only nse-udiff,bse-udiff,pr,full,sec-list,masters]`:
  * writes a deterministic year of exchange files in the real formats (src/demo/exchange-files.ts) for the import
  * benchmark (`npm run bench -- import`) and for trying `stockflow data import-exchange` / `data fetch` against a
  * mirror. Defaults: 4,000 NSE securities (≈ 4,000 NSE + 4,000 BSE price rows a session) × 250 sessions ending
@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { EXCHANGE_FILES_DEFAULTS, generateExchangeFiles, type ExchangeFilesOptions } from '../demo/exchange-files.js';
+import { EXCHANGE_FILES_DEFAULTS, EXCHANGE_FILE_SETS, generateExchangeFiles, type ExchangeFileSet, type ExchangeFilesOptions } from '../demo/exchange-files.js';
 
 /** Parses the script's flags (throws a one-line message on a bad one). */
 export function parseExchangeFilesArgs(argv: readonly string[]): ExchangeFilesOptions {
@@ -25,7 +25,12 @@ export function parseExchangeFilesArgs(argv: readonly string[]): ExchangeFilesOp
     else if (flag === '--stocks') o.stocks = int(4);
     else if (flag === '--sessions') o.sessions = int(1);
     else if (flag === '--seed') o.seed = int(0);
-    else if (flag === '--end') {
+    else if (flag === '--only') {
+      const sets = v.split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = sets.filter((x) => !(EXCHANGE_FILE_SETS as readonly string[]).includes(x));
+      if (sets.length === 0 || bad.length > 0) throw new Error(`--only takes a list of ${EXCHANGE_FILE_SETS.join(', ')} (got '${v}')`);
+      o.only = sets as ExchangeFileSet[];
+    } else if (flag === '--end') {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new Error(`--end must be YYYY-MM-DD (got '${v}')`);
       o.end = v;
     } else throw new Error(`unknown flag ${flag}`);

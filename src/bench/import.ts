@@ -6,7 +6,8 @@
  * child's peak RSS (from `/usr/bin/time -v` where it exists, else unknown); a failed run prints its exit code and
  * the child's `stockflow: …` line. #12's target: the import under 60 s with peak RSS under 500 MB.
  *
- * Sizes: STOCKFLOW_BENCH_IMPORT_STOCKS, STOCKFLOW_BENCH_IMPORT_SESSIONS (defaults 4000, 250);
+ * Sizes: STOCKFLOW_BENCH_IMPORT_STOCKS, STOCKFLOW_BENCH_IMPORT_SESSIONS (defaults 4000, 250); the files are #12's set
+ * (UDiFF NSE + BSE, PR bundles, masters), STOCKFLOW_BENCH_IMPORT_ALL=1 adds the full bhavcopies and sec_lists;
  * STOCKFLOW_BENCH_KEEP=1 keeps the temporary folder (its path is printed).
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../config.js';
-import { EXCHANGE_FILES_DEFAULTS, generateExchangeFiles } from '../demo/exchange-files.js';
+import { EXCHANGE_FILES_DEFAULTS, EXCHANGE_FILE_SETS, generateExchangeFiles, type ExchangeFileSet } from '../demo/exchange-files.js';
 
 const TIME = '/usr/bin/time';
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'stockflow');
@@ -60,10 +61,14 @@ export function benchImport(emit: (line: string) => void): void {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'stockflow-bench-import-'));
   try {
     const files = path.join(tmp, 'exchange');
-    const s = generateExchangeFiles({ out: files, stocks, sessions, seed: EXCHANGE_FILES_DEFAULTS.seed, end: EXCHANGE_FILES_DEFAULTS.end });
+    // #12's benchmark set: the NSE and BSE UDiFF bhavcopies and the PR bundles (and the masters); STOCKFLOW_BENCH_IMPORT_ALL=1
+    // adds the full bhavcopies and the sec_lists (the whole evening fetch: about twice the rows).
+    const all = process.env.STOCKFLOW_BENCH_IMPORT_ALL === '1';
+    const only: ExchangeFileSet[] = all ? [...EXCHANGE_FILE_SETS] : ['nse-udiff', 'bse-udiff', 'pr', 'masters'];
+    const s = generateExchangeFiles({ out: files, stocks, sessions, seed: EXCHANGE_FILES_DEFAULTS.seed, end: EXCHANGE_FILES_DEFAULTS.end, only });
     out.push(
-      `import: generated ${s.files} files (${(s.bytes / 1024 / 1024).toFixed(0)} MB) for ${s.sessions.length} sessions: ${s.nseRows} NSE + ${s.bseRows} BSE UDiFF rows ` +
-        `(plus the PR pd and full-bhavcopy rows of the same bars) in ${(s.ms / 1000).toFixed(1)} s`,
+      `import: generated ${s.files} files (${only.join(', ')}; ${(s.bytes / 1024 / 1024).toFixed(0)} MB) for ${s.sessions.length} sessions: ${s.nseRows} NSE + ${s.bseRows} BSE UDiFF rows ` +
+        `(plus the PR pd rows of the same NSE bars) in ${(s.ms / 1000).toFixed(1)} s`,
     );
     const dataDir = path.join(tmp, 'data');
     mkdirSync(dataDir);

@@ -43,7 +43,12 @@ export interface ExchangeFilesOptions {
   /** The last session (default 2025-12-31, or the trading day before it). */
   end?: IsoDate;
   onSession?: (done: number, total: number) => void;
+  /** Write only these files (default all); the contents do not depend on which are written. */
+  only?: readonly ExchangeFileSet[];
 }
+
+export type ExchangeFileSet = 'nse-udiff' | 'bse-udiff' | 'pr' | 'full' | 'sec-list' | 'masters';
+export const EXCHANGE_FILE_SETS: readonly ExchangeFileSet[] = ['nse-udiff', 'bse-udiff', 'pr', 'full', 'sec-list', 'masters'];
 
 export interface ExchangeFilesSummary {
   out: string;
@@ -318,6 +323,7 @@ export function generateExchangeFiles(o: ExchangeFilesOptions): ExchangeFilesSum
   const nseSecs = secs.filter((s) => s.nse);
   const bseSecs = secs.filter((s) => s.bse);
   const sum: ExchangeFilesSummary = { out: o.out, sessions, files: 0, bytes: 0, nseRows: 0, bseRows: 0, hits: 0, actions: 0, ms: 0 };
+  const wanted = new Set(o.only ?? EXCHANGE_FILE_SETS);
   const write = (dir: string, name: string, content: string | Uint8Array): void => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, name), content);
@@ -421,11 +427,11 @@ export function generateExchangeFiles(o: ExchangeFilesOptions): ExchangeFilesSum
     sum.bseRows += bseSecs.length;
 
     const nl = (rows: string[], eol = '\n'): string => rows.join(eol) + eol;
-    write(dir, names.nseUdiff, zip({ [names.nseUdiff.replace(/\.zip$/, '')]: nl(nseRows) }, d));
-    write(dir, names.bseUdiff, nl(bseRows, '\r\n'));
-    write(dir, names.full, nl(full));
-    write(dir, names.secList, nl(secList));
-    write(
+    if (wanted.has('nse-udiff')) write(dir, names.nseUdiff, zip({ [names.nseUdiff.replace(/\.zip$/, '')]: nl(nseRows) }, d));
+    if (wanted.has('bse-udiff')) write(dir, names.bseUdiff, nl(bseRows, '\r\n'));
+    if (wanted.has('full')) write(dir, names.full, nl(full));
+    if (wanted.has('sec-list')) write(dir, names.secList, nl(secList));
+    if (wanted.has('pr')) write(
       dir,
       names.pr,
       zip(
@@ -447,10 +453,10 @@ export function generateExchangeFiles(o: ExchangeFilesOptions): ExchangeFilesSum
   const mdir = path.join(o.out, 'masters');
   const eq = ['SYMBOL,NAME OF COMPANY, SERIES, DATE OF LISTING, PAID UP VALUE, MARKET LOT, ISIN NUMBER, FACE VALUE'];
   for (const s of nseSecs) eq.push(`${s.symbol},${s.name.replace(/\bLTD\b/, 'Limited')},${s.nseSeries},${dMONYdash(s.listed)},${s.face},1,${isinNow(s)},${s.face}`);
-  write(mdir, 'EQUITY_L.csv', eq.join('\n') + '\n');
+  if (wanted.has('masters')) write(mdir, 'EQUITY_L.csv', eq.join('\n') + '\n');
   const bse = ['Security Code,Issuer Name,Security Id,Security Name,Status,Group,Face Value,ISIN No,Industry,Instrument,Sector Name,Industry New Name,Igroup Name,ISubgroup Name,,'];
   for (const s of bseSecs) bse.push(`${s.bseCode},${s.name.replace(/\bLTD\b/, 'Ltd')},${s.symbol.slice(0, 12)},${s.name}.,Active,${padR(s.bseGroup, 2)},${rs(s.face * 100)},${isinNow(s)},Diversified,Equity,,,,,,`);
-  write(mdir, 'List_of_scrips.csv', bse.join('\r\n') + '\r\n');
+  if (wanted.has('masters')) write(mdir, 'List_of_scrips.csv', bse.join('\r\n') + '\r\n');
   sum.ms = Math.round(performance.now() - t0);
   return sum;
 }
