@@ -14,6 +14,7 @@
  * | 5    | LOCKED: another batch holds the data directory's lock    |
  * | 6    | IMPORT_REJECTED: import past its reject threshold        |
  * | 7    | EXCHANGE_FORMAT: unrecognised or changed exchange file   |
+ * | 8    | DATA_CHECK_FINDINGS: `data check --strict` found some    |
  * | 130  | INTERRUPTED: SIGINT/SIGTERM stopped the run              |
  */
 export const EXIT_CODES = {
@@ -26,6 +27,7 @@ export const EXIT_CODES = {
   LOCKED: 5,
   IMPORT_REJECTED: 6,
   EXCHANGE_FORMAT: 7,
+  DATA_CHECK_FINDINGS: 8,
   INTERRUPTED: 130,
 } as const;
 

@@ -4,7 +4,7 @@
  * directory's batch lock. Notification is the caller's (src/batch/notice.ts)
  * so that a notification failure can never change what was written.
  */
-import { DEFAULT_MAX_ERROR_RATE } from './budget.js';
+import { DEFAULT_MAX_ERROR_RATE, budgetShare } from './budget.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
@@ -77,6 +77,7 @@ export interface BatchResult {
   status: RunStatus;
   exitCode: number;
   counts: BatchCounts;
+  /** Skips counted by the error budget ÷ its universe (NO_PRICE_BAND stocks leave both: budget.ts). */
   skippedPct: number;
   model: { name: string; version: string; type: string; sha256: string; rocAuc?: number };
   paths: OutputPaths & { database: string };
@@ -199,7 +200,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       medium: uc.filter((r) => r.confidence === 'MEDIUM').length,
       low: uc.filter((r) => r.confidence === 'LOW').length,
     };
-    const skippedPct = universe > 0 ? skipped.length / universe : 0;
+    // NO_PRICE_BAND skips are listed but leave the budget's universe (budget.ts).
+    const skippedPct = budgetShare(skipped, universe);
     const maxErrorRate = o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE;
     const status: RunStatus = skippedPct > maxErrorRate ? 'budget_exceeded' : 'succeeded';
     const fingerprint = createHash('sha256')

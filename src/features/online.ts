@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
 import { stockByCode } from '../market/reader.js';
+import { bandInForce } from '../market/exchange.js';
 import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from './definition.js';
 import { extractionContext } from './context.js';
@@ -100,7 +101,10 @@ export class OnlineFeatures {
     }
     const values = new Float32Array(N_FEATURES);
     const inputs = this.reader.read(code, date);
-    const r = extractStock(inputs, stock, ctx, values, 0);
+    // The band in force at the as-of session, as the batch's refsInForce (null = No Band: NO_PRICE_BAND).
+    const band = bandInForce(this.market, code, date);
+    const ref = { bse_code: code, circuit_band_pct: band === undefined ? stock.circuit_band_pct : band, market_cap_cr: stock.market_cap_cr };
+    const r = extractStock(inputs, ref, ctx, values, 0);
     if (r.skip) return { ok: false, skip: r.skip, stock };
     imputeRow(values, 0, stock.sector, prepared?.medians ?? this.mediansFor(date));
     const row: FeatureRow = { bse_code: code, date, asOf: ctx.asOf, featureSetVersion: FEATURE_SET_VERSION, values, imputed: r.missing, source: 'computed' };

@@ -9,6 +9,9 @@ import type { IsoDate } from './dates.js';
 import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
+import { addDays } from './dates.js';
+import { actionsBetween, adjustBars } from './adjust.js';
+import { bandHistory, bandOn, exchangeData, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -72,7 +75,8 @@ export function lastSession(db: Db): IsoDate | undefined {
 /**
  * One sequential pass over the price rows dated in [from, to] (the `+` keeps
  * it a plain table scan, no index): the benchmark's floor, what SQLite needs
- * to read the rows the extraction reads once.
+ * to read the rows the extraction reads once. Raw rows, no adjustment: it
+ * feeds no feature or label, only the floor figure.
  */
 export function scanPrices(db: Db, from: IsoDate, to: IsoDate): { rows: number; checksum: number } {
   const r = db
@@ -84,14 +88,6 @@ export function scanPrices(db: Db, from: IsoDate, to: IsoDate): { rows: number; 
 /** Every session with prices, oldest first. */
 export function priceSessions(db: Db): IsoDate[] {
   return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
-}
-
-/** Closes in [from, to] for every stock, ordered by stock then date: [bse_code, close] rows. */
-export function closesBetween(db: Db, from: IsoDate, to: IsoDate): [string, number][] {
-  return db
-    .prepare('SELECT bse_code, close FROM daily_prices WHERE trade_date >= ? AND trade_date <= ? ORDER BY bse_code, trade_date')
-    .raw(true)
-    .all(from, to) as [string, number][];
 }
 
 /** Every ACTIVE stock's sector and market cap, and every result of theirs announced before `date` (for sector medians). */
@@ -167,12 +163,19 @@ export function sessionsFrom(db: Db, date: IsoDate, n: number): IsoDate[] {
 }
 
 /**
- * Stocks whose close reached the upper circuit (src/market/circuit.ts, from the
- * previous close and the stock's band in master_stock_list) on a session in
- * (from, to]: each with the first such session. `from` is the session whose
- * close the first move starts from (a prediction date's as-of session).
- * A session a stock did not trade is skipped: its next close is judged from its
- * last close before, as the training labels do.
+ * Stocks with an upper-circuit hit on a session in (from, to], each with the
+ * first such session: the truth for training labels and realised outcomes.
+ * `from` is the session whose close the first move starts from (a prediction
+ * date's as-of session). A session a stock did not trade is skipped: its next
+ * close is judged from its last close before.
+ *
+ * Which sessions are hits (docs/exchange-files.md, "What the readers derive"):
+ * on a session whose bh file was imported (circuit_hit_sessions) the
+ * exchange's list says (circuit_hits, upper side); elsewhere the rule in
+ * circuit.ts, from the previous close adjusted for the splits and bonuses with
+ * an ex-date in the window (adjust.ts), with the band in force on that session
+ * (price_bands, else the master list's band; No Band: never). A market without
+ * exchange rows takes the plain path: the master list's band on the raw closes.
  */
 export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string, IsoDate> {
   const rows = db
@@ -181,12 +184,45 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
         WHERE p.trade_date >= ? AND p.trade_date <= ? ORDER BY p.bse_code, p.trade_date`,
     )
     .raw(true)
-    .all(from, to) as [string, string, number, number][];
+    .all(from, to) as [string, string, number, number | null][];
   const hits = new Map<string, IsoDate>();
-  for (let i = 1; i < rows.length; i++) {
-    const [code, date, close, band] = rows[i];
-    if (rows[i - 1][0] !== code || hits.has(code)) continue;
-    if (isUpperCircuit(rows[i - 1][2], close, band)) hits.set(code, date);
+  const ex = exchangeData(db);
+  if (!ex.bands && !ex.hits && !ex.actions) {
+    for (let i = 1; i < rows.length; i++) {
+      const [code, date, close, band] = rows[i];
+      if (rows[i - 1][0] !== code || hits.has(code) || band === null) continue;
+      if (isUpperCircuit(rows[i - 1][2], close, band)) hits.set(code, date);
+    }
+    return hits;
+  }
+  const actions = actionsBetween(db, from, to);
+  const bands = bandHistory(db, to);
+  const observed = observedSessions(db, addDays(from, 1), to);
+  const observedHits = observedUpperHits(db, addDays(from, 1), to);
+  const noBands: BandRow[] = [];
+  for (let start = 0; start < rows.length; ) {
+    const code = rows[start][0];
+    let end = start + 1;
+    while (end < rows.length && rows[end][0] === code) end++;
+    const n = end - start;
+    const date = new Array<IsoDate>(n);
+    const close = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      date[i] = rows[start + i][1];
+      close[i] = rows[start + i][2];
+    }
+    adjustBars({ length: n, date, close }, actions.get(code) ?? []);
+    const stockBands = bands.get(code) ?? noBands;
+    const master = rows[start][3];
+    for (let i = 0; i < n; i++) {
+      const d = date[i];
+      if (d <= from) continue;
+      if (isUpperHit(i > 0 ? close[i - 1] : undefined, close[i], bandOn(stockBands, d, master), observed.has(d), observedHits.has(`${code}|${d}`))) {
+        hits.set(code, d);
+        break;
+      }
+    }
+    start = end;
   }
   return hits;
 }

@@ -49,7 +49,7 @@ export const ErrorResponse = Type.Object(
     message: Type.String({ description: 'one sentence for a person' }),
     bse_code: Type.Optional(BseCode),
     reason: Type.Optional(
-      Type.String({ description: 'FEATURE_EXTRACTION_FAILED only: NO_PRICE_DATA, INSUFFICIENT_HISTORY, TOO_MANY_MISSING or STALE_DATA' }),
+      Type.String({ description: 'FEATURE_EXTRACTION_FAILED only: NO_PRICE_DATA, INSUFFICIENT_HISTORY, TOO_MANY_MISSING, STALE_DATA or NO_PRICE_BAND' }),
     ),
     timestamp: Timestamp,
     request_id: Type.String({ description: 'the X-Request-Id of the request; every server log line about it carries the same id' }),
