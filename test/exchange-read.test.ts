@@ -221,6 +221,78 @@ describe('an action imported after the fact', () => {
   });
 });
 
+describe('an action imported while the server holds market.db open', () => {
+  it('the on-demand features see it on the next request (data_version), without a restart', () => {
+    const U = '500001';
+    const S = '500002';
+    const base = wavyBars(SESSIONS, { base: 100 }).map((b, i) => ({ ...b, volume: 2000 * (5 + (i % 5)) }));
+    const file = fixture((fx) => {
+      fx.stock({ code: U }).stock({ code: S });
+      fx.bars(U, base).bars(S, scaledBefore(base, 200, 2));
+    });
+    const db = openMarketReadonly(file);
+    try {
+      const online = new OnlineFeatures(db);
+      const first = online.get(S, D);
+      const u = online.get(U, D);
+      if (!first.ok || !u.ok) throw new Error('expected rows');
+      expect(Array.from(first.row.values)).not.toEqual(Array.from(u.row.values));
+      const w = new Database(file);
+      w.prepare("INSERT INTO corporate_actions (bse_code, ex_date, kind, factor, purpose, source) VALUES (?, ?, 'split', 2, 'FVSPLT FRM RS 10 TO RS 5', 'bc')").run(S, SESSIONS[200]);
+      w.close();
+      const again = online.get(S, D);
+      if (!again.ok) throw new Error('expected a row');
+      expect(Array.from(again.row.values)).toEqual(Array.from(u.row.values));
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('point in time: exchange rows dated D or later change nothing for D', () => {
+  it('bands effective from D, hits and their sessions on D or later, actions ex D or later', async () => {
+    const dir = path.join(root, 'pit');
+    mkdirSync(dir);
+    const base = path.join(dir, 'base.db');
+    await generateMarket({ file: base, stocks: 40, days: 330, seed: 31 });
+    const db0 = new Database(base, { readonly: true });
+    const sessions = db0.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
+    const codes = db0.prepare("SELECT bse_code FROM master_stock_list WHERE status = 'ACTIVE' ORDER BY bse_code").pluck().all() as string[];
+    db0.close();
+    const date = sessions[sessions.length - 20];
+    const later = sessions.slice(sessions.length - 20);
+    const variant = (name: string, edit: (db: Database.Database) => void): string => {
+      const file = path.join(dir, `${name}.db`);
+      copyFileSync(base, file);
+      const db = new Database(file);
+      db.transaction(() => edit(db))();
+      db.close();
+      return file;
+    };
+    const future = variant('future', (db) => {
+      for (const [i, c] of codes.entries()) {
+        db.prepare('INSERT INTO price_bands (bse_code, effective_from, band_pct) VALUES (?, ?, ?)').run(c, later[i % later.length], i % 3 === 0 ? null : 2);
+        db.prepare("INSERT INTO corporate_actions (bse_code, ex_date, kind, factor, purpose, source) VALUES (?, ?, 'split', 5, 'x', 't')").run(c, later[i % later.length]);
+      }
+      for (const d of later) db.prepare("INSERT INTO circuit_hit_sessions (trade_date, exchange) VALUES (?, 'NSE')").run(d);
+      for (const c of codes) db.prepare("INSERT INTO circuit_hits (bse_code, trade_date, side) VALUES (?, ?, 'upper')").run(c, date);
+    });
+    const a = await computeAll(base, date);
+    const b = await computeAll(future, date);
+    expect(b.block.codes).toEqual(a.block.codes);
+    expect(b.block.skips).toEqual(a.block.skips);
+    expect(bytes(b.block.values).equals(bytes(a.block.values))).toBe(true);
+    // The same rows one session earlier do change D's features (the test can fail).
+    const past = variant('past', (db) => {
+      db.prepare("INSERT INTO corporate_actions (bse_code, ex_date, kind, factor, purpose, source) VALUES (?, ?, 'split', 5, 'x', 't')").run(a.block.codes[0], sessions[sessions.length - 21]);
+      db.prepare('INSERT INTO price_bands (bse_code, effective_from, band_pct) VALUES (?, ?, NULL)').run(a.block.codes[1], sessions[sessions.length - 21]);
+    });
+    const c = await computeAll(past, date);
+    expect(c.block.skips.find((s) => s.bse_code === a.block.codes[1])?.reason).toBe('NO_PRICE_BAND');
+    expect(bytes(rowOf(c, a.block.codes[0])).equals(bytes(rowOf(a, a.block.codes[0])))).toBe(false);
+  });
+});
+
 // ───────────────────────────────────────────────────────────── bands by date
 
 describe('the band in force by date', () => {

@@ -15,7 +15,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { IsoDate } from './dates.js';
-import { exchangeData } from './exchange.js';
+import { exchangeData, type ExchangeData } from './exchange.js';
 
 /** One action as the readers use it: its ex-date and its factor (new shares per old share). */
 export interface PriceAction {
@@ -58,7 +58,8 @@ export function adjustBars(bars: AdjustableBars, actions: readonly PriceAction[]
   }
 }
 
-const statements = new WeakMap<Db, Statement<unknown[]> | null>();
+/** Keyed by the connection's ExchangeData (exchange.ts): a refreshed connection prepares again. */
+const statements = new WeakMap<ExchangeData, Statement<unknown[]> | null>();
 
 /**
  * The actions of one stock in force for a reader as of the session before `before`
@@ -66,10 +67,11 @@ const statements = new WeakMap<Db, Statement<unknown[]> | null>();
  * first. Empty (and no query) when market.db has no corporate actions at all.
  */
 export function actionsOf(db: Db, code: string, since: IsoDate, before: IsoDate): PriceAction[] {
-  let st = statements.get(db);
+  const ex = exchangeData(db);
+  let st = statements.get(ex);
   if (st === undefined) {
-    st = exchangeData(db).actions ? db.prepare('SELECT ex_date, factor FROM corporate_actions WHERE bse_code = ? AND ex_date > ? AND ex_date < ? ORDER BY ex_date') : null;
-    statements.set(db, st);
+    st = ex.actions ? db.prepare('SELECT ex_date, factor FROM corporate_actions WHERE bse_code = ? AND ex_date > ? AND ex_date < ? ORDER BY ex_date') : null;
+    statements.set(ex, st);
   }
   return st === null ? [] : (st.all(code, since, before) as PriceAction[]);
 }

@@ -32,11 +32,20 @@ function hasRows(db: Db, table: string): boolean {
   return hasTable(db, table) && db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined;
 }
 
-/** Looked up once per connection (a connection sees market.db as it was when the reader opened it). */
+/**
+ * Looked up once per connection. A long-lived connection (the server's) calls
+ * refreshExchangeData when another connection has committed to market.db
+ * (marketDataVersion changed): the statements cached on the old answer go with it.
+ */
 export function exchangeData(db: Db): ExchangeData {
   let p = presence.get(db);
   if (!p) presence.set(db, (p = { bands: hasRows(db, 'price_bands'), hits: hasRows(db, 'circuit_hit_sessions'), actions: hasRows(db, 'corporate_actions') }));
   return p;
+}
+
+/** Forgets what exchangeData found on this connection: the next reader looks again. */
+export function refreshExchangeData(db: Db): void {
+  presence.delete(db);
 }
 
 /** A stock's band changes, oldest first: [effective_from, band_pct (null = No Band)]. */
@@ -74,16 +83,18 @@ export function bandsInForce(db: Db, before: IsoDate): Map<string, number | null
   return out;
 }
 
-const oneBand = new WeakMap<Db, Statement<unknown[]> | null>();
+/** Keyed by the connection's ExchangeData: a refreshed connection prepares again. */
+const oneBand = new WeakMap<ExchangeData, Statement<unknown[]> | null>();
 
 /** One stock's band in force for prediction date `before` (as bandsInForce), or undefined when it has no band rows. */
 export function bandInForce(db: Db, code: string, before: IsoDate): number | null | undefined {
-  let st = oneBand.get(db);
+  const ex = exchangeData(db);
+  let st = oneBand.get(ex);
   if (st === undefined) {
-    st = exchangeData(db).bands
+    st = ex.bands
       ? db.prepare('SELECT band_pct FROM price_bands WHERE bse_code = ? AND effective_from < ? ORDER BY effective_from DESC LIMIT 1').raw(true)
       : null;
-    oneBand.set(db, st);
+    oneBand.set(ex, st);
   }
   if (st === null) return undefined;
   const r = st.get(code, before) as [number | null] | undefined;
