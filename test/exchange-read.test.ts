@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adjustBars, actionsOf } from '../src/market/adjust.js';
 import { checkMarket } from '../src/market/check.js';
+import { bandRowsOf, bandsInForce } from '../src/market/exchange.js';
 import { openMarketReadonly } from '../src/market/db.js';
 import { activeStocks, upperCircuitHits } from '../src/market/reader.js';
 import { FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, type FeatureName } from '../src/features/definition.js';
@@ -321,6 +322,30 @@ describe('the band in force by date', () => {
     expect(get(rowOf(fs, PLAIN5), 'uc_count_250d')).toBe(6);
     // A band effective on D is not in force for D's features.
     expect(get(rowOf(fs, LATE), 'uc_count_250d')).toBe(6);
+  });
+});
+
+describe('band rows read for a window', () => {
+  it('the row in force at its start and the changes inside it, nothing older; the band in force for D', () => {
+    const C = '500001';
+    const file = fixture((fx) => {
+      fx.stock({ code: C, bandPct: 20 }).bars(C, flatBars(SESSIONS.slice(-5)));
+      fx.band(C, '2024-01-01', 5).band(C, '2025-03-03', 10).band(C, '2025-06-02', null).band(C, '2025-08-20', 20).band(C, '2025-09-01', 2);
+    });
+    const db = openMarketReadonly(file);
+    try {
+      expect(bandRowsOf(db, C, '2025-04-01', D)).toEqual([
+        ['2025-03-03', 10],
+        ['2025-06-02', null],
+      ]);
+      expect(bandRowsOf(db, C, '2025-03-03', '2025-03-04')).toEqual([['2025-03-03', 10]]);
+      expect(bandRowsOf(db, C, '2023-01-01', '2024-06-01')).toEqual([['2024-01-01', 5]]);
+      expect(bandsInForce(db, D)).toEqual(new Map([[C, null]])); // the change effective on D is not in force for D
+      expect(bandsInForce(db, '2025-08-21')).toEqual(new Map([[C, 20]]));
+      expect(bandsInForce(db, '2024-01-01')).toEqual(new Map()); // no row before: the master list's band
+    } finally {
+      db.close();
+    }
   });
 });
 

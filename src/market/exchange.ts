@@ -72,13 +72,11 @@ export function bandOn(rows: readonly BandRow[], date: IsoDate, fallback: number
 export function bandsInForce(db: Db, before: IsoDate): Map<string, number | null> {
   const out = new Map<string, number | null>();
   if (!exchangeData(db).bands) return out;
+  // One pass in key order; SQLite takes a bare column (band_pct) from the row that gives the max().
   const rows = db
-    .prepare(
-      `SELECT p.bse_code, p.band_pct FROM price_bands p
-        WHERE p.effective_from = (SELECT max(q.effective_from) FROM price_bands q WHERE q.bse_code = p.bse_code AND q.effective_from < ?)`,
-    )
+    .prepare('SELECT bse_code, band_pct, max(effective_from) FROM price_bands WHERE effective_from < ? GROUP BY bse_code')
     .raw(true)
-    .all(before) as [string, number | null][];
+    .all(before) as [string, number | null, string][];
   for (const [code, band] of rows) out.set(code, band);
   return out;
 }
@@ -101,7 +99,32 @@ export function bandInForce(db: Db, code: string, before: IsoDate): number | nul
   return r === undefined ? undefined : r[0];
 }
 
-/** Every stock's band rows with effective_from <= until, oldest first. */
+const rowsOf = new WeakMap<ExchangeData, Statement<unknown[]> | null>();
+
+/**
+ * One stock's band rows that matter for sessions in [since, before): the last row
+ * in force on `since` and the changes after it, oldest first (two index seeks, however
+ * long the history). Empty when market.db has no bands.
+ */
+export function bandRowsOf(db: Db, code: string, since: IsoDate, before: IsoDate): BandRow[] {
+  const ex = exchangeData(db);
+  let st = rowsOf.get(ex);
+  if (st === undefined) {
+    st = ex.bands
+      ? db
+          .prepare(
+            `SELECT effective_from, band_pct FROM price_bands WHERE bse_code = ? AND effective_from < ?
+                AND effective_from >= coalesce((SELECT max(effective_from) FROM price_bands WHERE bse_code = ? AND effective_from <= ?), '')
+              ORDER BY effective_from`,
+          )
+          .raw(true)
+      : null;
+    rowsOf.set(ex, st);
+  }
+  return st === null ? [] : (st.all(code, before, code, since) as BandRow[]);
+}
+
+/** Every stock's band rows with effective_from <= until, oldest first (the whole history: data check). */
 export function bandHistory(db: Db, until: IsoDate): Map<string, BandRow[]> {
   const out = new Map<string, BandRow[]>();
   if (!exchangeData(db).bands) return out;

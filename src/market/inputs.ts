@@ -11,7 +11,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
 import { actionsOf, adjustBars } from './adjust.js';
-import { exchangeData, upperHitFlags, type BandRow, type ExchangeData } from './exchange.js';
+import { bandRowsOf, exchangeData, upperHitFlags, type ExchangeData } from './exchange.js';
 
 export interface Bars {
   length: number;
@@ -59,7 +59,6 @@ export class PointInTimeReader {
   private readonly news: Stmt;
   private readonly calendar: Stmt;
   private readonly ex: ExchangeData;
-  private readonly bandRows?: Stmt;
   private readonly masterBand?: Stmt;
   private readonly hitRows?: Stmt;
   private observed?: Set<IsoDate>;
@@ -83,7 +82,6 @@ export class PointInTimeReader {
     this.ex = exchangeData(db);
     if (this.ex.bands || this.ex.hits) {
       this.masterBand = db.prepare('SELECT circuit_band_pct FROM master_stock_list WHERE bse_code = ?').pluck(true);
-      if (this.ex.bands) this.bandRows = db.prepare('SELECT effective_from, band_pct FROM price_bands WHERE bse_code = ? AND effective_from < ? ORDER BY effective_from').raw(true);
       if (this.ex.hits) {
         this.hitRows = db
           .prepare("SELECT trade_date FROM circuit_hits WHERE bse_code = ? AND side = 'upper' AND trade_date >= ? AND trade_date < ?")
@@ -120,7 +118,7 @@ export class PointInTimeReader {
       // Splits and bonuses in force for D (ex_date < D) adjust the bars before their ex-date.
       if (this.ex.actions) adjustBars(bars, actionsOf(this.db, code, bars.date[0], date));
       if (this.masterBand) {
-        const bands = this.bandRows ? (this.bandRows.all(code, date) as BandRow[]) : [];
+        const bands = bandRowsOf(this.db, code, bars.date[0], date);
         const hits = this.hitRows ? new Set(this.hitRows.all(code, bars.date[0], date) as IsoDate[]) : new Set<IsoDate>();
         const observed = this.ex.hits ? this.observedSessions() : new Set<IsoDate>();
         const master = (this.masterBand.get(code) as number | null | undefined) ?? null;

@@ -11,7 +11,7 @@ import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
 import { addDays } from './dates.js';
 import { actionsBetween, adjustBars } from './adjust.js';
-import { bandHistory, bandOn, exchangeData, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
+import { bandOn, bandRowsOf, exchangeData, isUpperHit, observedSessions, observedUpperHits } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -196,10 +196,9 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
     return hits;
   }
   const actions = actionsBetween(db, from, to);
-  const bands = bandHistory(db, to);
+  const beforeEnd = addDays(to, 1);
   const observed = observedSessions(db, addDays(from, 1), to);
   const observedHits = observedUpperHits(db, addDays(from, 1), to);
-  const noBands: BandRow[] = [];
   for (let start = 0; start < rows.length; ) {
     const code = rows[start][0];
     let end = start + 1;
@@ -212,7 +211,7 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
       close[i] = rows[start + i][2];
     }
     adjustBars({ length: n, date, close }, actions.get(code) ?? []);
-    const stockBands = bands.get(code) ?? noBands;
+    const stockBands = bandRowsOf(db, code, from, beforeEnd);
     const master = rows[start][3];
     for (let i = 0; i < n; i++) {
       const d = date[i];
