@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { runBatch, type BatchOptions } from '../src/batch/run.js';
+import { noticeFromResult } from '../src/batch/notice.js';
 import { loadScoringModel } from '../src/model/scoring-model.js';
 import { buildApp } from '../src/server/app.js';
 import { captureLogger } from './helpers/onnx-fixture.js';
@@ -74,6 +75,8 @@ describe('NO_PRICE_BAND in the batch and the API', () => {
     expect(r.ranked.map((p) => p.bse_code)).toContain(bandedAgain);
     expect(r.ranked.map((p) => p.bse_code)).toContain(noBandLater);
     expect(r.reportText).toContain('NO_PRICE_BAND');
+    // The notification shows the plain share skipped (as a notice re-sent from predictions.db does).
+    expect(noticeFromResult(r).counts.skippedPct).toBe(r.counts.skipped / r.counts.universe);
   }, 120_000);
 
   it('the CLI batch exits 0 with them', () => {

@@ -37,7 +37,9 @@ export function noticeFromResult(r: BatchResult): RunNotice {
     status: r.status === 'succeeded' ? 'succeeded' : r.status === 'budget_exceeded' ? 'budget_exceeded' : 'failed',
     failureReason: r.status === 'budget_exceeded' ? `${(100 * r.skippedPct).toFixed(1)}% of stocks skipped exceeds the error budget` : undefined,
     model: { name: r.model.name, version: r.model.version, type: r.model.type, rocAuc: r.model.rocAuc },
-    counts: { ...r.counts, skippedPct: r.skippedPct },
+    // The plain share skipped, as a notice re-sent from predictions.db shows it (the budget's share, without
+    // NO_PRICE_BAND stocks, is in failureReason).
+    counts: { ...r.counts, skippedPct: r.counts.universe > 0 ? r.counts.skipped / r.counts.universe : 0 },
     topHighConfidence: topHigh(r.ranked),
     reportText: r.reportText,
     csvPath: r.paths.predictionsCsv,
