@@ -74,7 +74,8 @@ describe('NO_PRICE_BAND in the batch and the API', () => {
     expect(r.exitCode).toBe(0);
     expect(r.ranked.map((p) => p.bse_code)).toContain(bandedAgain);
     expect(r.ranked.map((p) => p.bse_code)).toContain(noBandLater);
-    expect(r.reportText).toContain('NO_PRICE_BAND');
+    expect(r.reportText).toContain(`    NO_PRICE_BAND: ${noBand.length}`);
+    expect(r.reportText).toContain(`${noBand.length} with no price band are not counted: ${(100 * r.skippedPct).toFixed(1)}% of the other ${r.counts.universe - noBand.length}`);
     // The notification shows the plain share skipped (as a notice re-sent from predictions.db does).
     expect(noticeFromResult(r).counts.skippedPct).toBe(r.counts.skipped / r.counts.universe);
   }, 120_000);

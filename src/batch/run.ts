@@ -4,7 +4,7 @@
  * directory's batch lock. Notification is the caller's (src/batch/notice.ts)
  * so that a notification failure can never change what was written.
  */
-import { DEFAULT_MAX_ERROR_RATE, budgetShare } from './budget.js';
+import { BUDGET_EXEMPT_REASONS, DEFAULT_MAX_ERROR_RATE, budgetShare } from './budget.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
@@ -327,6 +327,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         skippedRows: skipped.length,
       },
       maxErrorRate,
+      budget: { exempt: skipped.filter((s) => BUDGET_EXEMPT_REASONS.has(s.reason)).length, share: skippedPct },
       subset: selection,
       notPublished,
       explanationsUnavailable: typeof explained === 'string' ? explained : undefined,
