@@ -388,8 +388,13 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     await imp([dir], data);
     const once = dump(data);
     expect(once.exchange_prices.length).toBe(20);
-    await imp([dir], data);
+    const again = await imp([dir], data);
     expect(dump(data)).toEqual(once);
+    // Nothing to change the second time (a session's bh hits are replaced by the same ones).
+    expect(Object.entries(again.written).filter(([, k]) => k > 0)).toEqual([
+      ['circuit_hits', 1],
+      ['circuit_hits_replaced', 1],
+    ]);
     // The same files named one by one in reverse order: the same database.
     const data2 = fresh();
     const all: string[] = [];
