@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS master_stock_list (
   listed_on        TEXT
 );
 
+-- The API looks a stock up by NSE symbol, case-insensitively (GET /predictions/{code}).
+CREATE INDEX IF NOT EXISTS idx_master_nse_symbol ON master_stock_list (nse_symbol COLLATE NOCASE);
+
 CREATE TABLE IF NOT EXISTS daily_prices (
   bse_code   TEXT NOT NULL,
   trade_date TEXT NOT NULL,
@@ -84,6 +87,7 @@ CREATE TABLE IF NOT EXISTS exchange_listings (
   last_seen  TEXT NOT NULL,
   PRIMARY KEY (exchange, symbol, bse_code)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_listing_code ON exchange_listings (bse_code, exchange);
 
 -- Bars as traded on each exchange. daily_prices holds the preferred exchange's bars (raw, unadjusted):
 -- NSE by default, --prefer bse. Adjustments are applied when reading (corporate_actions).
@@ -102,6 +106,9 @@ CREATE TABLE IF NOT EXISTS exchange_prices (
   trades       INTEGER,
   delivery_qty INTEGER,
   delivery_pct REAL,
+  -- The kind of file the bar came from (nse-udiff-cm, nse-legacy-cm, nse-full-bhavcopy, nse-pr-pd, bse-udiff-cm,
+  -- bse-legacy-eq): a later import replaces a bar only with one from a file of the same or a better kind.
+  source       TEXT,
   PRIMARY KEY (bse_code, exchange, trade_date)
 ) WITHOUT ROWID;
 

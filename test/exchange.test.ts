@@ -428,11 +428,11 @@ describe('stockflow data import-exchange', () => {
     );
   });
 
-  it('without --dry-run it refuses with exit 2: writing into market.db is not available yet', () => {
-    const r = runCli(['data', 'import-exchange', folder]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(failureLine(r)).toBe('stockflow: writing exchange data into market.db is not available yet: run with --dry-run to check the files');
+  it('without --dry-run it writes into the data directory\'s market.db (test/exchange-import.test.ts covers what)', () => {
+    const dataDir = mkdtempSync(path.join(tmp, 'data-'));
+    const r = runCli(['data', 'import-exchange', folder, '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`imported into ${path.join(dataDir, 'market.db')}`);
   });
 
   it('a path that does not exist is exit 3; rejects past --max-reject-rate are exit 6 after the summary', () => {

@@ -170,8 +170,20 @@ describe('GET /predictions/{bse_code}', () => {
     expect(b.bse_code).toBe(code);
   });
 
-  it('400 INVALID_REQUEST for a code that is not 6 digits and for impossible or malformed dates', async () => {
-    for (const url of [`${V}/predictions/50032`, `${V}/predictions/5003251`, `${V}/predictions/50032a`]) {
+  it('an NSE symbol, case-insensitively, answers as its key does; an unknown symbol is 404 STOCK_NOT_FOUND', async () => {
+    const s = fx.stored.find((x) => x.nse_symbol !== null) as (typeof fx.stored)[number];
+    const byCode = await app.inject({ method: 'GET', url: `${V}/predictions/${s.bse_code}` });
+    const bySymbol = await app.inject({ method: 'GET', url: `${V}/predictions/${(s.nse_symbol as string).toLowerCase()}` });
+    expect(bySymbol.statusCode).toBe(200);
+    expect(json(bySymbol)).toEqual(json(byCode));
+    for (const sym of ['NOSUCHSYMBOL', '50032a']) {
+      const b = expectErrorBody(await app.inject({ method: 'GET', url: `${V}/predictions/${sym}` }), 404, 'STOCK_NOT_FOUND');
+      expect(b.message).toBe(`no stock with NSE symbol '${sym}' in the master list`);
+    }
+  });
+
+  it('400 INVALID_REQUEST for a code that is not 6 digits (nor a symbol) and for impossible or malformed dates', async () => {
+    for (const url of [`${V}/predictions/50032`, `${V}/predictions/5003251`, `${V}/predictions/${'A'.repeat(31)}`]) {
       const b = expectErrorBody(await app.inject({ method: 'GET', url }), 400, 'INVALID_REQUEST');
       expect(b.message).toContain('6-digit');
     }

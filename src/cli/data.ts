@@ -105,29 +105,47 @@ export function registerData(program: Command): void {
 
   data
     .command('import-exchange')
-    .description("read the exchanges' own files (NSE/BSE bhavcopies, PR bundles, price bands, equity masters): files, .zip archives or folders")
+    .description("import the exchanges' own files (NSE/BSE bhavcopies, PR bundles, price bands, equity masters) into <data-dir>/market.db: files, .zip archives or folders")
     .argument('<paths...>', 'files, .zip archives or folders (read recursively)')
     .option('--dry-run', 'detect, parse and validate everything and print a summary; market.db is not written')
-    .option('--series <list>', 'NSE series to keep, comma-separated', (v: string) => v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean))
+    .option('--series <list>', 'NSE series to keep, comma-separated (default EQ,BE,BZ,SM,ST)', (v: string) => v.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean))
+    .option('--prefer <exchange>', "whose bars go into daily_prices where both exchanges have one: nse or bse", 'nse')
     .option('--max-reject-rate <fraction>', "fail when more than this share of a file's rows is rejected (0.01 = 1%)", (v: string) => (v.trim() === '' ? Number.NaN : Number(v)), 0.01)
+    .option('--rejects <file>', 'where rejected rows go (default <data-dir>/rejects.csv)')
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
-      '\nExamples:\n  stockflow data import-exchange ~/exchange --dry-run\n  stockflow data import-exchange PR161225.zip BhavCopy_NSE_CM_0_0_0_20251216_F_0000.csv.zip --dry-run --series EQ,BE\n\n' +
-        "Each file's kind is found from its header, not its name (docs/exchange-files.md). Writing into market.db is not\n" +
-        'available yet: without --dry-run the command exits 2. Exit codes: 0 read, 2 bad flag, 3 a path does not exist,\n' +
-        '6 a file past --max-reject-rate, 7 a file that is not a known exchange file or whose columns changed.',
+      '\nExamples:\n  stockflow data import-exchange ~/exchange\n  stockflow data import-exchange ~/exchange --dry-run\n' +
+        '  stockflow data import-exchange PR161225.zip BhavCopy_NSE_CM_0_0_0_20251216_F_0000.csv.zip --series EQ,BE --prefer bse\n\n' +
+        "Each file's kind is found from its header, not its name; what goes where, the key rule: docs/exchange-files.md.\n" +
+        'One transaction: on any failure market.db is unchanged. Exit codes: 0 imported (or read, with --dry-run), 2 bad flag,\n' +
+        '3 a path does not exist, 5 a batch holds the lock, 6 a file past --max-reject-rate, 7 a file that is not a known\n' +
+        'exchange file or whose columns changed, 130 interrupted.',
     )
     .action(
-      action(async (paths: string[], o: { dryRun?: boolean; series?: string[]; maxRejectRate: number; json?: boolean }) => {
-        if (!o.dryRun) throw badArgs('writing exchange data into market.db is not available yet: run with --dry-run to check the files');
+      action(async (paths: string[], o: { dryRun?: boolean; series?: string[]; prefer: string; maxRejectRate: number; rejects?: string; dataDir?: string; json?: boolean }) => {
         if (!(o.maxRejectRate >= 0 && o.maxRejectRate <= 1)) throw badArgs('--max-reject-rate must be a number from 0 to 1');
         if (o.series !== undefined && o.series.length === 0) throw badArgs('--series needs at least one series');
-        const { dryRun, summaryText, thresholdError } = await import('../ingest/exchange/summary.js');
-        const s = await dryRun(paths, { nseSeries: o.series, maxRejectRate: o.maxRejectRate });
-        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s));
-        const err = thresholdError(s, o.maxRejectRate);
-        if (err) throw err;
+        const prefer = o.prefer.trim().toUpperCase();
+        if (prefer !== 'NSE' && prefer !== 'BSE') throw badArgs(`--prefer must be nse or bse, not '${o.prefer}'`);
+        if (o.dryRun) {
+          const { dryRun, summaryText, thresholdError } = await import('../ingest/exchange/summary.js');
+          const s = await dryRun(paths, { nseSeries: o.series, maxRejectRate: o.maxRejectRate });
+          process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s));
+          const err = thresholdError(s, o.maxRejectRate);
+          if (err) throw err;
+          return;
+        }
+        const cfg = loadConfig(o);
+        const { importExchange } = await import('../ingest/exchange/import.js');
+        const s = await withDataLock(cfg.dataDir, () =>
+          importExchange(paths, { dataDir: cfg.dataDir, nseSeries: o.series, prefer, maxRejectRate: o.maxRejectRate, rejectsFile: o.rejects }),
+        );
+        if (o.json) {
+          const { text: _text, ...rest } = s;
+          process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
+        } else process.stdout.write(s.text);
       }),
     );
 

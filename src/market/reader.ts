@@ -55,6 +55,21 @@ export function stockByCode(db: Db, code: string): Stock | undefined {
   return st.get(code) as Stock | undefined;
 }
 
+const byNseSymbolStatements = new WeakMap<Db, Statement<unknown[]>>();
+
+/**
+ * The key of the stock whose NSE symbol is `symbol`, compared case-insensitively (the API's look-up by
+ * symbol; NSE-only securities have keys '0' + 5 digits). An active stock first, then the smallest key.
+ */
+export function codeOfNseSymbol(db: Db, symbol: string): string | undefined {
+  let st = byNseSymbolStatements.get(db);
+  if (!st) {
+    st = db.prepare("SELECT bse_code FROM master_stock_list WHERE nse_symbol = ? COLLATE NOCASE ORDER BY status <> 'ACTIVE', bse_code LIMIT 1").pluck();
+    byNseSymbolStatements.set(db, st);
+  }
+  return st.get(symbol) as string | undefined;
+}
+
 /** The latest session with any price before `date` (the market-wide as-of session), or undefined. */
 export function latestSessionBefore(db: Db, date: IsoDate): IsoDate | undefined {
   const r = db.prepare('SELECT max(trade_date) AS d FROM daily_prices WHERE trade_date < ?').get(date) as { d: string | null };

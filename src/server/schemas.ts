@@ -326,6 +326,15 @@ export const StoredPredictionQuery = Type.Object({
 export type StoredPredictionQueryT = Static<typeof StoredPredictionQuery>;
 
 export const CodeParams = Type.Object({ bse_code: BseCode });
+/** A stock look-up: its 6-digit key, or its NSE symbol (case-insensitive). */
+export const STOCK_REF_PATTERN = '^(?:[0-9]{6}|(?=[A-Za-z0-9&._-]{1,30}$)[0-9&._-]*[A-Za-z][A-Za-z0-9&._-]*)$';
+export const StockRefParams = Type.Object({
+  bse_code: Type.String({
+    pattern: STOCK_REF_PATTERN,
+    description: "the stock's 6-digit key (the BSE scrip code; '0' + 5 digits for an NSE-only security) or its NSE symbol, case-insensitive",
+    examples: ['500325', 'RELIANCE'],
+  }),
+});
 export type CodeParamsT = Static<typeof CodeParams>;
 
 // ------------------------------------------------------------------ health

@@ -74,6 +74,15 @@ const FIXED: readonly FixedSpec[] = [
 ];
 
 export const BSE_SCRIPS_TITLE = 'BSE list of scrips';
+
+/**
+ * stockflow's own CSV of corporate actions: `ex_date,kind,factor` required, at least one of
+ * `bse_code`, `isin`, `nse_symbol`, and `purpose` optional; no other column (a typo fails loudly).
+ */
+export const ACTIONS_TITLE = 'stockflow corporate actions CSV (bse_code|isin|nse_symbol,ex_date,kind,factor[,purpose])';
+const ACTIONS_REQUIRED = ['ex_date', 'kind', 'factor'] as const;
+const ACTIONS_IDS = ['bse_code', 'isin', 'nse_symbol'] as const;
+const ACTIONS_ALL = new Set<string>([...ACTIONS_REQUIRED, ...ACTIONS_IDS, 'purpose'].map((c) => c.toUpperCase()));
 const BSE_SCRIPS_REQUIRED = ['Security Code', 'Security Id', 'Status', 'ISIN No'] as const;
 const BSE_SCRIPS_NAME = ['Security Name', 'Issuer Name'] as const;
 
@@ -90,6 +99,7 @@ export const KIND_TITLES: Record<ExchangeKind, string> = {
   'nse-equity-list': 'NSE equity master (EQUITY_L)',
   'bse-scrips': 'BSE list of scrips',
   'nse-price-bands': 'NSE price bands (sec_list)',
+  'stockflow-actions': 'stockflow corporate actions CSV',
 };
 
 /** The order kinds are listed in summaries. */
@@ -131,6 +141,16 @@ export function matchHeader(header: readonly string[]): HeaderMatch {
     const common = spec.columns.length - missing.length;
     const score = common / (spec.columns.length + unexpected.length);
     if (!best || score > best.score) best = { title: spec.title, missing, unexpected, score };
+  }
+
+  // stockflow's actions CSV: by name, no extra column.
+  if (ACTIONS_REQUIRED.some((c) => have.has(norm(c)))) {
+    const missingA: string[] = ACTIONS_REQUIRED.filter((c) => !have.has(norm(c)));
+    if (!ACTIONS_IDS.some((c) => have.has(norm(c)))) missingA.push(ACTIONS_IDS.join(' or '));
+    const unexpectedA = cols.filter((c) => !ACTIONS_ALL.has(norm(c)));
+    if (missingA.length === 0 && unexpectedA.length === 0 && !duplicated) return { ok: true, kind: 'stockflow-actions', columns: index };
+    const scoreA = (ACTIONS_REQUIRED.length + 1 - missingA.length) / (ACTIONS_REQUIRED.length + 1 + unexpectedA.length);
+    if (!best || scoreA > best.score) best = { title: ACTIONS_TITLE, missing: missingA, unexpected: unexpectedA, score: scoreA };
   }
 
   // BSE list of scrips: by name, extra columns tolerated.

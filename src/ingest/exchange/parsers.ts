@@ -268,6 +268,20 @@ const PARSERS: Record<ExchangeKind, RowParser> = {
     };
   },
 
+  'stockflow-actions': (g) => {
+    const bseCode = optionalText(g('bse_code'));
+    if (bseCode !== null && !/^\d{6}$/.test(bseCode)) throw new BadValue(`bse_code '${bseCode}' is not 6 digits`);
+    const id = isin(g('isin'), false);
+    const nseSymbol = optionalText(g('nse_symbol'));
+    if (bseCode === null && id === null && nseSymbol === null) throw new BadValue('bse_code, isin and nse_symbol are all empty');
+    const kind = text(g('kind'), 'kind').toLowerCase();
+    if (kind !== 'split' && kind !== 'consolidation' && kind !== 'bonus') throw new BadValue(`kind is '${kind}', not split, consolidation or bonus`);
+    const factor = num(g('factor'), 'factor');
+    if (!(factor > 0)) throw new BadValue(`factor must be > 0 (got ${factor})`);
+    if (kind === 'consolidation' ? factor >= 1 : factor <= 1) throw new BadValue(`a ${kind}'s factor must be ${kind === 'consolidation' ? 'below' : 'above'} 1 (got ${factor})`);
+    return { type: 'stockflow-action', bseCode, isin: id, nseSymbol: nseSymbol?.toUpperCase() ?? null, exDate: exchangeDate(g('ex_date') ?? ''), kind, factor, purpose: optionalText(g('purpose')) };
+  },
+
   'nse-price-bands': (g, ctx) => {
     const band = text(g('Band'), 'Band');
     let bandPct: number | null;
@@ -292,11 +306,16 @@ const PARSERS: Record<ExchangeKind, RowParser> = {
 /** The parser of a kind, over a header's column index. */
 export function rowParser(kind: ExchangeKind, columns: ColumnIndex): (fields: readonly string[], ctx: RowContext) => RowResult {
   const parse = PARSERS[kind];
+  // Column positions by the names the parsers ask for, normalised once per file (not once per cell).
+  const at = new Map<string, number | undefined>();
+  let row: readonly string[] = [];
+  const get = (c: string): string | undefined => {
+    let i = at.get(c);
+    if (i === undefined && !at.has(c)) at.set(c, (i = columns.get(norm(c))));
+    return i === undefined ? undefined : row[i];
+  };
   return (fields, ctx) => {
-    const get = (c: string): string | undefined => {
-      const i = columns.get(norm(c));
-      return i === undefined ? undefined : fields[i];
-    };
+    row = fields;
     return parse(get, ctx);
   };
 }

@@ -5,7 +5,7 @@
  */
 import { StockflowError } from '../../errors.js';
 import { KIND_ORDER, KIND_TITLES } from './kinds.js';
-import { groupOf, readExchange, type ReadOptions } from './read.js';
+import { groupOf, readExchangeBatches, type ExchangeEvent, type ReadOptions } from './read.js';
 import type { ExchangeKind, ExchangeReject, PurposeKind } from './types.js';
 
 export interface KindSummary {
@@ -44,43 +44,48 @@ const inc = (o: Record<string, number>, k: string, n = 1): void => {
   o[k] = (o[k] ?? 0) + n;
 };
 
-export async function dryRun(paths: readonly string[], o: ReadOptions & { maxRejectRate: number }): Promise<DryRunSummary> {
-  const kinds = new Map<ExchangeKind, KindSummary>();
-  const files = new Set<string>();
-  const skipped: Record<string, number> = {};
-  const ignored: { file: string; reason: string }[] = [];
-  const rejects: ExchangeReject[] = [];
-  const overThreshold: DryRunSummary['overThreshold'] = [];
-  let rejectCount = 0;
-  let sources = 0;
-  let sourceRejects = 0;
-  const k = (kind: ExchangeKind): KindSummary => {
-    let s = kinds.get(kind);
+/** Counts the events of a read, per kind (the dry run's summary, and the read half of an import's). */
+export class ReadTally {
+  private readonly kinds = new Map<ExchangeKind, KindSummary>();
+  private readonly files = new Set<string>();
+  private readonly skipped: Record<string, number> = {};
+  private readonly ignored: { file: string; reason: string }[] = [];
+  private readonly rejects: ExchangeReject[] = [];
+  private readonly overThreshold: DryRunSummary['overThreshold'] = [];
+  private rejectCount = 0;
+  private sources = 0;
+  private sourceRejects = 0;
+
+  constructor(private readonly maxRejectRate: number) {}
+
+  private k(kind: ExchangeKind): KindSummary {
+    let s = this.kinds.get(kind);
     if (!s) {
       s = { kind, title: KIND_TITLES[kind], files: 0, rows: 0, kept: 0, keptBy: {}, leftOut: 0, leftOutBy: {}, rejects: 0, firstDate: null, lastDate: null };
       if (kind === 'nse-pr-bc') s.actions = { understood: 0, notUnderstood: 0, byKind: {}, notUnderstoodPurposes: [] };
-      kinds.set(kind, s);
+      this.kinds.set(kind, s);
     }
     return s;
-  };
-  for await (const ev of readExchange(paths, o)) {
+  }
+
+  add(ev: ExchangeEvent): void {
     switch (ev.type) {
       case 'ignored':
-        ignored.push(ev.file);
+        this.ignored.push(ev.file);
         break;
       case 'skipped':
-        files.add(ev.source.file);
-        sources++;
-        inc(skipped, ev.member);
+        this.files.add(ev.source.file);
+        this.sources++;
+        inc(this.skipped, ev.member);
         break;
       case 'source':
-        files.add(ev.source.file);
-        sources++;
-        sourceRejects = 0;
-        k(ev.kind).files++;
+        this.files.add(ev.source.file);
+        this.sources++;
+        this.sourceRejects = 0;
+        this.k(ev.kind).files++;
         break;
       case 'record': {
-        const s = k(ev.kind);
+        const s = this.k(ev.kind);
         s.kept++;
         inc(s.keptBy, groupOf(ev.record));
         const r = ev.record;
@@ -100,35 +105,44 @@ export async function dryRun(paths: readonly string[], o: ReadOptions & { maxRej
         break;
       }
       case 'left-out': {
-        const s = k(ev.kind);
+        const s = this.k(ev.kind);
         s.leftOut++;
         inc(s.leftOutBy, ev.reason);
         break;
       }
       case 'reject':
-        k(ev.kind).rejects++;
-        rejectCount++;
-        sourceRejects++;
-        if (rejects.length < MAX_LISTED_REJECTS) rejects.push(ev.reject);
+        this.k(ev.kind).rejects++;
+        this.rejectCount++;
+        this.sourceRejects++;
+        if (this.rejects.length < MAX_LISTED_REJECTS) this.rejects.push(ev.reject);
         break;
       case 'end': {
-        k(ev.kind).rows += ev.rows;
-        if (ev.rows > 0 && sourceRejects / ev.rows > o.maxRejectRate) overThreshold.push({ label: ev.source.label, rows: ev.rows, rejects: sourceRejects });
+        this.k(ev.kind).rows += ev.rows;
+        if (ev.rows > 0 && this.sourceRejects / ev.rows > this.maxRejectRate) this.overThreshold.push({ label: ev.source.label, rows: ev.rows, rejects: this.sourceRejects });
         break;
       }
     }
   }
-  return {
-    files: files.size,
-    sources,
-    kinds: KIND_ORDER.filter((x) => kinds.has(x)).map((x) => kinds.get(x) as KindSummary),
-    skipped,
-    skippedCount: Object.values(skipped).reduce((a, b) => a + b, 0),
-    ignored,
-    rejects,
-    rejectCount,
-    overThreshold,
-  };
+
+  result(): DryRunSummary {
+    return {
+      files: this.files.size,
+      sources: this.sources,
+      kinds: KIND_ORDER.filter((x) => this.kinds.has(x)).map((x) => this.kinds.get(x) as KindSummary),
+      skipped: this.skipped,
+      skippedCount: Object.values(this.skipped).reduce((a, b) => a + b, 0),
+      ignored: this.ignored,
+      rejects: this.rejects,
+      rejectCount: this.rejectCount,
+      overThreshold: this.overThreshold,
+    };
+  }
+}
+
+export async function dryRun(paths: readonly string[], o: ReadOptions & { maxRejectRate: number }): Promise<DryRunSummary> {
+  const t = new ReadTally(o.maxRejectRate);
+  for await (const batch of readExchangeBatches(paths, o)) for (const ev of batch) t.add(ev);
+  return t.result();
 }
 
 const counts = (o: Record<string, number>): string =>
@@ -139,7 +153,12 @@ const counts = (o: Record<string, number>): string =>
 
 /** The summary as the CLI prints it. */
 export function summaryText(s: DryRunSummary): string {
-  const lines = [`dry run: market.db not written; ${s.files} file(s), ${s.sources} file(s)/zip member(s) read`];
+  return `dry run: market.db not written; ${readLines(s).join('\n')}\n`;
+}
+
+/** The read half of a summary: files, then per kind what was kept, left out and rejected. */
+export function readLines(s: DryRunSummary): string[] {
+  const lines = [`${s.files} file(s), ${s.sources} file(s)/zip member(s) read`];
   for (const k of s.kinds) {
     const dates = k.firstDate === null ? '' : k.firstDate === k.lastDate ? ` [${k.firstDate}]` : ` [${k.firstDate} … ${k.lastDate}]`;
     lines.push(`${k.title}: ${k.files} file(s), ${k.rows} row(s)${dates}`);
@@ -156,7 +175,7 @@ export function summaryText(s: DryRunSummary): string {
   lines.push(`rejects: ${s.rejectCount}`);
   for (const r of s.rejects) lines.push(`  ${r.source.label}:${r.line}: ${r.reason}`);
   if (s.rejectCount > s.rejects.length) lines.push(`  … and ${s.rejectCount - s.rejects.length} more`);
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 /** The exit-6 error for sources past the reject threshold (after the summary is printed). */

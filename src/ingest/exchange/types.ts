@@ -18,7 +18,8 @@ export type ExchangeKind =
   | 'nse-pr-pd'
   | 'nse-equity-list'
   | 'bse-scrips'
-  | 'nse-price-bands';
+  | 'nse-price-bands'
+  | 'stockflow-actions';
 
 export type Exchange = 'NSE' | 'BSE';
 
@@ -177,7 +178,22 @@ export interface PriceBand {
   remarks: string | null;
 }
 
-export type ExchangeRecord = PriceBar | CircuitHit | CorporateAction | MarketCap | NseListing | BseScrip | PriceBand;
+/**
+ * A row of stockflow's own CSV of corporate actions (docs/exchange-files.md): the security by
+ * `bse_code`, `isin` or `nse_symbol` (the first given that is known wins), the ex-date, the kind and its factor.
+ */
+export interface ActionRow {
+  type: 'stockflow-action';
+  bseCode: string | null;
+  isin: string | null;
+  nseSymbol: string | null;
+  exDate: string;
+  kind: 'split' | 'consolidation' | 'bonus';
+  factor: number;
+  purpose: string | null;
+}
+
+export type ExchangeRecord = PriceBar | CircuitHit | CorporateAction | MarketCap | NseListing | BseScrip | PriceBand | ActionRow;
 
 /** A row that could not be read: never dropped silently. */
 export interface ExchangeReject {

@@ -3,7 +3,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type {} from '../context.js';
-import { CodeParams, PredictionList, PredictionListQuery, Ref, StoredPrediction, StoredPredictionQuery } from '../schemas.js';
+import { PredictionList, PredictionListQuery, Ref, StoredPrediction, StoredPredictionQuery, StockRefParams } from '../schemas.js';
 import { COMMON, errors } from './common.js';
 
 export const predictionRoutes: FastifyPluginAsyncTypebox = async (api) => {
@@ -16,16 +16,16 @@ export const predictionRoutes: FastifyPluginAsyncTypebox = async (api) => {
         tags: ['predictions'],
         summary: 'The stored prediction for one stock',
         description:
-          'The row the nightly batch wrote for this stock. Without `date`: the latest prediction date with a succeeded batch run. When several model versions scored a date, the one of that date’s latest succeeded run answers. 404 PREDICTION_NOT_FOUND when the stock has no row for the date (with the batch’s skip reason when it was skipped), STOCK_NOT_FOUND when it is not in the master list. With `explain=1`: also `features` (the row the batch stored with it), `shap_values`, `base_value` and `margin` (exact TreeSHAP by the model version that scored it; log-odds); 404 when no feature row was stored for it, 422 EXPLANATION_UNAVAILABLE when that model cannot be explained.',
-        params: CodeParams,
+          'The row the nightly batch wrote for this stock: `{code}` is its 6-digit key (BSE scrip code; `0` + 5 digits for an NSE-only security) or its NSE symbol, case-insensitive (404 STOCK_NOT_FOUND when no stock has it). Without `date`: the latest prediction date with a succeeded batch run. When several model versions scored a date, the one of that date’s latest succeeded run answers. 404 PREDICTION_NOT_FOUND when the stock has no row for the date (with the batch’s skip reason when it was skipped), STOCK_NOT_FOUND when it is not in the master list. With `explain=1`: also `features` (the row the batch stored with it), `shap_values`, `base_value` and `margin` (exact TreeSHAP by the model version that scored it; log-odds); 404 when no feature row was stored for it, 422 EXPLANATION_UNAVAILABLE when that model cannot be explained.',
+        params: StockRefParams,
         querystring: StoredPredictionQuery,
         response: { 200: Ref(StoredPrediction), ...errors(400, 404, 422, ...COMMON) },
       },
     },
-    async (req) =>
-      req.query.explain === '1' || req.query.explain === 'true'
-        ? stored.explainStored(req.params.bse_code, req.query.date)
-        : stored.storedPrediction(req.params.bse_code, req.query.date),
+    async (req) => {
+      const code = stored.resolveStock(req.params.bse_code);
+      return req.query.explain === '1' || req.query.explain === 'true' ? stored.explainStored(code, req.query.date) : stored.storedPrediction(code, req.query.date);
+    },
   );
 
   api.get(

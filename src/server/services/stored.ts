@@ -4,7 +4,7 @@
  */
 import type { IsoDate } from '../../market/dates.js';
 import { isIsoDate } from '../../market/dates.js';
-import { stockByCode } from '../../market/reader.js';
+import { codeOfNseSymbol, stockByCode } from '../../market/reader.js';
 import { ApiError } from '../errors.js';
 import type { RunRef } from '../predictions.js';
 import { MAX_OFFSET, MAX_PAGE, type PredictionListQueryT, type PredictionListT, type StoredPredictionT } from '../schemas.js';
@@ -39,6 +39,15 @@ export class StoredPredictions {
     const db = this.s.market.get();
     if (!db) return undefined;
     return stockByCode(db, code) !== undefined;
+  }
+
+  /** A stock look-up: a 6-digit key as it is; otherwise an NSE symbol (case-insensitive) → its key, 404 when no stock has it. */
+  resolveStock(ref: string): string {
+    if (/^[0-9]{6}$/.test(ref)) return ref;
+    const db = this.s.market.get();
+    const code = db ? codeOfNseSymbol(db, ref) : undefined;
+    if (code === undefined) throw new ApiError('STOCK_NOT_FOUND', `no stock with NSE symbol '${ref}' in the master list`, { bseCode: ref });
+    return code;
   }
 
   /** GET /predictions/{code}: the stored prediction (latest succeeded date by default). */
