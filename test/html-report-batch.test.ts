@@ -42,3 +42,18 @@ describe('the batch writes the HTML report', () => {
     expect(existsSync(file)).toBe(true);
   });
 });
+
+describe('stockflow demo', () => {
+  it("ends by printing the HTML report's path and the command that serves the dashboard", () => {
+    const data = fx.freshDataDir('demo');
+    const r = runCli(['demo', '--data-dir', data, '--models-dir', fx.modelsDir, '--no-notify'], { env: { PORT: '8123' } });
+    expect(r.code, r.stderr).toBe(0);
+    const html = path.join(data, 'predictions', `report_${MORNING}.html`);
+    expect(existsSync(html)).toBe(true);
+    const tail = r.stdout.trimEnd().split('\n').slice(-2);
+    expect(tail).toEqual([
+      `the morning report (HTML): ${html}`,
+      `the dashboard: stockflow serve --data-dir ${data} --models-dir ${fx.modelsDir}, then open http://127.0.0.1:8123/`,
+    ]);
+  });
+});
