@@ -102,6 +102,18 @@ const SQL = {
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
   drivers: `SELECT feature, feature_value, contribution FROM prediction_drivers
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ? ORDER BY rank`,
+  completedRuns: `SELECT b.* FROM batch_runs b WHERE ${COMPLETED}
+      AND b.rowid = (SELECT c.rowid FROM batch_runs c WHERE c.prediction_date = b.prediction_date AND ${COMPLETED.replace(/\b(published|status|model_version)\b/g, 'c.$1')}
+                     ORDER BY c.finished_at DESC, c.rowid DESC LIMIT 1)
+    ORDER BY b.prediction_date DESC LIMIT ?`,
+  predictionHistory: `SELECT p.bse_code, p.nse_symbol, p.company_name, p.prediction_date, p.predicted_label, p.probability, p.confidence,
+      p.model_version, p.model_type, p.prediction_timestamp, o.hit AS hit,
+      EXISTS (SELECT 1 FROM batch_runs r WHERE r.prediction_date = p.prediction_date AND r.model_version = p.model_version
+              AND r.rowid = (SELECT c.rowid FROM batch_runs c WHERE c.prediction_date = p.prediction_date AND ${COMPLETED.replace(/\b(published|status|model_version)\b/g, 'c.$1')}
+                             ORDER BY c.finished_at DESC, c.rowid DESC LIMIT 1)) AS completed
+    FROM daily_predictions p
+    LEFT JOIN prediction_outcomes o ON o.bse_code = p.bse_code AND o.prediction_date = p.prediction_date AND o.model_version = p.model_version
+    WHERE p.bse_code = ? ORDER BY p.prediction_date DESC, p.model_version LIMIT ?`,
   pendingOutcomes: `SELECT DISTINCT b.prediction_date, b.model_name, b.model_version FROM batch_runs b
     WHERE b.published = 1 AND b.model_version IS NOT NULL
       AND EXISTS (SELECT 1 FROM daily_predictions p WHERE p.prediction_date = b.prediction_date AND p.model_version = b.model_version)
@@ -443,6 +455,19 @@ export class PredictionsStore {
       margin: e.margin,
       drivers: drivers.map((d) => ({ feature: d.feature, value: d.feature_value, contribution: d.contribution })),
     };
+  }
+
+  /** The completed run of each prediction date (completedRun), newest date first, at most `limit` dates (the dashboard's date picker). */
+  completedRuns(limit: number): BatchRunRow[] {
+    return this.src.run(SQL.completedRuns, (st) => st.all(limit) as BatchRunRow[]) ?? [];
+  }
+
+  /**
+   * A stock's stored predictions, newest first (at most `limit`), each with its realised outcome
+   * (hit 1/0, or null while its horizon has not passed) and the run that wrote the date's rows when it is the date's completed run.
+   */
+  predictionHistory(code: string, limit: number): (PredictionRow & { hit: 0 | 1 | null; completed: 0 | 1 })[] {
+    return (this.src.run(SQL.predictionHistory, (st) => st.all(code, limit)) ?? []) as (PredictionRow & { hit: 0 | 1 | null; completed: 0 | 1 })[];
   }
 
   /** Published (date, model) pairs whose rows have no realised outcomes yet, oldest first. */

@@ -100,11 +100,19 @@ export function calibrationSpec(points: readonly CalibrationPoint[], o: { width?
       },
       {
         data: { values: points.map((p) => ({ ...p })) },
-        mark: { type: 'line', point: true, color: '#4c78a8' },
+        mark: { type: 'line', color: '#4c78a8', strokeWidth: 2 },
         encoding: {
           x: { field: 'mean_predicted', type: 'quantitative' },
           y: { field: 'observed', type: 'quantitative' },
-          size: { field: 'rows', type: 'quantitative', legend: null },
+        },
+      },
+      {
+        data: { values: points.map((p) => ({ ...p })) },
+        mark: { type: 'circle', color: '#4c78a8', opacity: 0.9 },
+        encoding: {
+          x: { field: 'mean_predicted', type: 'quantitative' },
+          y: { field: 'observed', type: 'quantitative' },
+          size: { field: 'rows', type: 'quantitative', scale: { range: [30, 300] }, title: 'predictions', legend: { orient: 'bottom' } },
         },
       },
     ],

@@ -15,9 +15,9 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{font-size:.85rem;color:var(--muted);font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums}
-.counts{max-width:520px}
+.counts{max-width:560px}.counts th{white-space:nowrap}
 .prob{position:relative;min-width:110px}
-.prob .bar{position:absolute;left:8px;top:6px;bottom:6px;max-width:calc(100% - 16px);background:#c9d9ec;border-radius:2px}
+.prob .bar{position:absolute;left:8px;top:5px;height:1.2em;max-width:calc(100% - 16px);background:#c9d9ec;border-radius:2px}
 .prob .val{position:relative;font-variant-numeric:tabular-nums}
 .conf{font-size:.8rem;padding:1px 6px;border-radius:9px;background:#eee}
 .conf.high{background:#d9f2e1}.conf.medium{background:#fdf0c9}.conf.low{background:#eee}
