@@ -44,4 +44,9 @@ async function route(): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => void route());
+// The skip link moves focus to the content without touching the hash (the hash is the route).
+document.querySelector<HTMLAnchorElement>('a.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main')?.focus();
+});
 void route();

@@ -101,7 +101,7 @@ export async function rankingPage(main: HTMLElement, params: URLSearchParams): P
       .slice(0, st.shown)
       .map(
         (r) =>
-          `<tr data-code="${esc(r.bse_code)}"><td class="num">${r.rank}</td><td>${link(r, r.bse_code)}</td><td class="col-opt">${esc(r.nse_symbol ?? '-')}</td><td>${link(r, r.company_name)}</td>` +
+          `<tr data-code="${esc(r.bse_code)}"><td class="num">${r.rank}</td><td>${link(r, r.bse_code)}</td><td class="col-opt">${esc(r.nse_symbol ?? '-')}</td><td class="name">${link(r, r.company_name)}</td>` +
           `<td class="col-opt">${esc(r.sector ?? '-')}</td><td class="num">${r.probability.toFixed(6)}</td><td class="num col-opt">${r.label}</td>` +
           `<td><span class="conf ${esc(r.confidence ?? '')}">${esc(r.confidence ?? '-')}</span></td><td class="num col-opt">${r.market_cap_cr === null ? '-' : r.market_cap_cr.toFixed(2)}</td></tr>`,
       )
