@@ -18,6 +18,17 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { assertCliBuilt, buildMarketFixture, MORNING, ROOT, runCli, startCli, type CliProcess, type MarketFixture } from '../helpers/batch-fixture.js';
 
+// The callbacks given to page.evaluate and $$eval run in the browser; the test program has no DOM lib, so the
+// little of the DOM they touch is declared here.
+declare const document: {
+  body: { dataset: Record<string, string> };
+  getElementById(id: string): { hasAttribute(name: string): boolean; focus(): void } | null;
+  activeElement: { id: string } | null;
+  documentElement: { scrollWidth: number };
+};
+declare const location: { hash: string };
+type HTMLElement = { dataset: Record<string, string> };
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test', 'browser', 'artifacts');
 const DESK = { width: 1280, height: 900 };
