@@ -3,13 +3,22 @@
  * SCORECARD_WINDOW dates with known outcomes, src/model/evaluate.ts), each
  * date's top-20 hit rate and base rate, and the calibration over all those
  * dates' judged rows. The HTML report and GET /api/v1/performance/history show it.
+ *
+ * Read as the scorecard is (each date's top 20 and two counts), plus one
+ * grouped sum per calibration bin: never the window's rows themselves
+ * (20 dates of 11,000 stocks would be 220,000 of them every morning).
  */
-import { SCORECARD_TOP, SCORECARD_WINDOW, evaluateRows, type ScoredOutcome } from './evaluate.js';
+import { SCORECARD_TOP, SCORECARD_WINDOW, type ScoredOutcome } from './evaluate.js';
+import { CALIBRATION_BINS } from './train/metrics.js';
 
+/** What the history reads (the predictions store has these methods; declared here so that src/model imports no store). */
 export interface HistorySource {
   snapshot<T>(fn: () => T): T;
   scorecardScope(window: number): { date: string; modelVersion: string; dates: string[] } | undefined;
-  outcomesOfDate(modelVersion: string, date: string): ScoredOutcome[];
+  /** The first k of a date's ranking (probability descending, bse_code) with their outcomes. */
+  topOutcomes(date: string, modelVersion: string, k: number): ScoredOutcome[];
+  outcomeCounts(date: string, modelVersion: string): { rows: number; hits: number };
+  calibrationSums(modelVersion: string, from: string, to: string, bins: number): { bin: number; rows: number; sum_p: number; hits: number }[];
 }
 
 export interface ScorecardHistoryT {
@@ -21,24 +30,25 @@ export interface ScorecardHistoryT {
   rows: number;
 }
 
+const edge = (b: number, bins: number): number => Math.round(b * (1 / bins) * 1e9) / 1e9;
+
 /** Undefined when no outcome is known. */
 export function readScorecardHistory(store: HistorySource, window: number = SCORECARD_WINDOW): ScorecardHistoryT | undefined {
   return store.snapshot(() => {
     const scope = store.scorecardScope(window);
     if (!scope || scope.dates.length === 0) return undefined;
-    const rows = [...scope.dates].reverse().flatMap((d) => store.outcomesOfDate(scope.modelVersion, d));
-    if (rows.length === 0) return undefined;
-    const ev = evaluateRows(rows, { byDate: true, ks: [SCORECARD_TOP] });
-    return {
-      model_version: scope.modelVersion,
-      points: (ev.by_date ?? []).map((d) => {
-        const k = d.at_k[0];
-        return { date: d.date, precision: k.precision ?? 0, hits: k.hits, top: k.picks, base_rate: d.base_rate, rows: d.rows };
-      }),
-      calibration: ev.calibration
-        .filter((b) => b.rows > 0 && b.mean_predicted !== null && b.observed !== null)
-        .map((b) => ({ lower: b.lower, upper: b.upper, mean_predicted: b.mean_predicted!, observed: b.observed!, rows: b.rows })),
-      rows: ev.rows,
-    };
+    const mv = scope.modelVersion;
+    const dates = [...scope.dates].sort();
+    const points = dates.map((date) => {
+      const top = store.topOutcomes(date, mv, SCORECARD_TOP);
+      const hits = top.reduce((a, r) => a + r.hit, 0);
+      const c = store.outcomeCounts(date, mv);
+      return { date, precision: top.length > 0 ? hits / top.length : 0, hits, top: top.length, base_rate: c.rows > 0 ? c.hits / c.rows : 0, rows: c.rows };
+    });
+    const calibration = store
+      .calibrationSums(mv, dates[0], dates[dates.length - 1], CALIBRATION_BINS)
+      .filter((b) => b.rows > 0)
+      .map((b) => ({ lower: edge(b.bin, CALIBRATION_BINS), upper: edge(b.bin + 1, CALIBRATION_BINS), mean_predicted: b.sum_p / b.rows, observed: b.hits / b.rows, rows: b.rows }));
+    return { model_version: mv, points, calibration, rows: points.reduce((a, p) => a + p.rows, 0) };
   });
 }

@@ -521,6 +521,19 @@ export class PredictionsStore {
     return this.src.run(SQL.topOutcomes, (st) => st.all(modelVersion, date, k) as OutcomeRow[]) ?? [];
   }
 
+  /**
+   * A model version's judged rows from `from` to `to`, summed per calibration bin: `bins` bins of
+   * width 1/bins, (lower, upper], the first including 0 (calibrationTable's rule in src/model/train/metrics.ts),
+   * so that the scorecard's calibration never reads the rows themselves. Only non-empty bins, by bin.
+   */
+  calibrationSums(modelVersion: string, from: IsoDate, to: IsoDate, bins: number): { bin: number; rows: number; sum_p: number; hits: number }[] {
+    // The bin is the number of inner edges the probability is above (edges as calibrationTable computes them).
+    const bin = Array.from({ length: bins - 1 }, (_, k) => `(probability > ${String((k + 1) * (1 / bins))})`).join(' + ') || '0';
+    const sql = `SELECT ${bin} AS bin, count(*) AS rows, sum(probability) AS sum_p, sum(hit) AS hits FROM prediction_outcomes
+      WHERE model_version = ? AND prediction_date >= ? AND prediction_date <= ? GROUP BY 1 ORDER BY 1`;
+    return (this.src.run(sql, (st) => st.all(modelVersion, from, to)) ?? []) as { bin: number; rows: number; sum_p: number; hits: number }[];
+  }
+
   /** A date's number of recorded outcomes of one model version, and of hits among them. */
   outcomeCounts(date: IsoDate, modelVersion: string): { rows: number; hits: number } {
     return this.src.run(SQL.outcomeCounts, (st) => st.get(modelVersion, date) as { rows: number; hits: number }) ?? { rows: 0, hits: 0 };
