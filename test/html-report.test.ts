@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderHtmlReport, type HtmlReportModel } from '../src/output/html/index.js';
 import { assertSelfContained } from '../src/output/html/svg.js';
-import { waterfallSteps } from '../src/output/html/charts.js';
+import { histogramBins, waterfallSteps } from '../src/output/html/charts.js';
 import type { Prediction } from '../src/output/types.js';
 
 function prediction(i: number, p: number): Prediction {
@@ -207,6 +207,16 @@ describe('chart safety and the waterfall', () => {
     expect(() => assertSelfContained('<svg xmlns="http://www.w3.org/2000/svg"><image href="http://x/y.png"/></svg>')).toThrow(/outside resource/);
     expect(() => assertSelfContained('<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(http://x)"/></svg>')).toThrow(/outside resource/);
     expect(() => assertSelfContained('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><rect/></svg>')).not.toThrow();
+  });
+
+  it('bins probabilities by 0.05, [lower, upper), exactly at the edges, 1 in the last bin, empty bins left out', () => {
+    expect(histogramBins([0, 0.049999, 0.05, 0.15, 0.15, 0.199999, 0.5, 0.999999, 1])).toEqual([
+      { start: 0, end: 0.05, count: 2 },
+      { start: 0.05, end: 0.1, count: 1 },
+      { start: 0.15, end: 0.2, count: 3 },
+      { start: 0.5, end: 0.55, count: 1 },
+      { start: 0.95, end: 1, count: 2 },
+    ]);
   });
 
   it('steps from the base value through each contribution to the margin, with the rest as "other features"', () => {

@@ -13,7 +13,23 @@ export const CONFIDENCE_EDGES = [0.3, 0.45, 0.55, 0.7] as const;
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', config: { font: FONT, view: { stroke: null } }, background: 'white' } as const;
 
-/** A histogram of probabilities (20 bins over [0, 1]) with 0.5 and the confidence edges marked. */
+/** Width of a histogram bin. */
+export const HISTOGRAM_STEP = 0.05;
+
+/**
+ * Probabilities counted in bins of 0.05 over [0, 1] ([lower, upper), the last one including 1), non-empty bins
+ * only. Counted here, not by Vega, so that the chart's data is 20 rows whatever the number of stocks.
+ * Probabilities are stored to 6 decimals, so they are binned in millionths: exact at the edges.
+ */
+export function histogramBins(probabilities: readonly number[]): { start: number; end: number; count: number }[] {
+  const bins = Math.round(1 / HISTOGRAM_STEP);
+  const width = Math.round(HISTOGRAM_STEP * 1e6);
+  const counts = new Array<number>(bins).fill(0);
+  for (const p of probabilities) counts[Math.min(bins - 1, Math.max(0, Math.floor(Math.round(p * 1e6) / width)))]++;
+  return counts.flatMap((count, b) => (count > 0 ? [{ start: Math.round(b * width) / 1e6, end: Math.round((b + 1) * width) / 1e6, count }] : []));
+}
+
+/** A histogram of probabilities (bins of 0.05 over [0, 1]) with 0.5 and the confidence edges marked. */
 export function histogramSpec(probabilities: readonly number[], o: { width?: number } = {}): TopLevelSpec {
   const rules = [
     { x: DECISION_THRESHOLD, what: 'decision 0.5' },
@@ -25,11 +41,12 @@ export function histogramSpec(probabilities: readonly number[], o: { width?: num
     height: 180,
     layer: [
       {
-        data: { values: probabilities.map((p) => ({ p })) },
+        data: { values: histogramBins(probabilities) },
         mark: { type: 'bar', color: '#4c78a8' },
         encoding: {
-          x: { field: 'p', type: 'quantitative', bin: { extent: [0, 1], step: 0.05 }, title: 'probability' },
-          y: { aggregate: 'count', type: 'quantitative', title: 'stocks' },
+          x: { field: 'start', type: 'quantitative', bin: { binned: true, step: HISTOGRAM_STEP }, scale: { domain: [0, 1] }, title: 'probability' },
+          x2: { field: 'end' },
+          y: { field: 'count', type: 'quantitative', title: 'stocks' },
         },
       },
       {
