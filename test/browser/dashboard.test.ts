@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { assertCliBuilt, buildMarketFixture, MORNING, ROOT, runCli, startCli, type CliProcess, type MarketFixture } from '../helpers/batch-fixture.js';
+import { assertCliBuilt, buildMarketFixture, MORNING, ROOT, runCli, startCli, until, type CliProcess, type MarketFixture } from '../helpers/batch-fixture.js';
 
 // The callbacks given to page.evaluate and $$eval run in the browser; the test program has no DOM lib, so the
 // little of the DOM they touch is declared here.
@@ -95,6 +95,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   server = startCli(['serve', '--data-dir', data, '--models-dir', fx.modelsDir, '--port', String(port)], { env: { RATE_LIMIT_RPS: '0' } });
   await server.waitForStderr((s) => s.includes('Server listening at'), 30_000);
+  await until(() => server.stdout().includes(`Dashboard: ${base}/\n`), 10_000, 'the dashboard line');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 }, 120_000);
 
