@@ -8,9 +8,9 @@ import { API, getJson, type Ranking, type RankingItem, type RunItem } from '../a
 import { announce, esc, fmtInt } from '../dom.js';
 
 type Key = 'rank' | 'bse_code' | 'nse_symbol' | 'company_name' | 'sector' | 'probability' | 'label' | 'confidence' | 'market_cap_cr';
-const COLUMNS: { key: Key; title: string; num?: boolean; opt?: boolean }[] = [
+const COLUMNS: { key: Key; title: string; num?: boolean; opt?: boolean; phoneOff?: boolean }[] = [
   { key: 'rank', title: 'Rank', num: true },
-  { key: 'bse_code', title: 'BSE code' },
+  { key: 'bse_code', title: 'BSE code', phoneOff: true },
   { key: 'nse_symbol', title: 'NSE symbol', opt: true },
   { key: 'company_name', title: 'Company' },
   { key: 'sector', title: 'Sector', opt: true },
@@ -66,7 +66,7 @@ export async function rankingPage(main: HTMLElement, params: URLSearchParams): P
 <div class="toolbar"><h2 id="h-list">Predictions</h2><span id="count" class="muted"></span>
 <a id="csv" href="${API}/predictions.csv?date=${encodeURIComponent(data.prediction_date)}" download>Download the CSV of ${esc(data.prediction_date)}</a></div>
 <div class="table-wrap"><table id="ranking"><caption class="visually-hidden">Predictions of ${esc(data.prediction_date)}; column headers sort</caption>
-<thead><tr>${COLUMNS.map((c) => `<th scope="col" data-key="${c.key}" class="${c.num ? 'num' : ''}${c.opt ? ' col-opt' : ''}"${c.key === 'rank' ? ' aria-sort="ascending"' : ''}><button type="button" class="sort">${c.title}</button></th>`).join('')}</tr></thead>
+<thead><tr>${COLUMNS.map((c) => `<th scope="col" data-key="${c.key}" class="${c.num ? 'num' : ''}${c.opt ? ' col-opt' : ''}${c.phoneOff ? ' col-phone-off' : ''}"${c.key === 'rank' ? ' aria-sort="ascending"' : ''}><button type="button" class="sort">${c.title}</button></th>`).join('')}</tr></thead>
 <tbody></tbody></table></div>
 <p><button type="button" id="more" hidden>Show more</button></p>
 </section>`;
@@ -101,7 +101,7 @@ export async function rankingPage(main: HTMLElement, params: URLSearchParams): P
       .slice(0, st.shown)
       .map(
         (r) =>
-          `<tr data-code="${esc(r.bse_code)}"><td class="num">${r.rank}</td><td>${link(r, r.bse_code)}</td><td class="col-opt">${esc(r.nse_symbol ?? '-')}</td><td class="name">${link(r, r.company_name)}</td>` +
+          `<tr data-code="${esc(r.bse_code)}"><td class="num">${r.rank}</td><td class="col-phone-off">${link(r, r.bse_code)}</td><td class="col-opt">${esc(r.nse_symbol ?? '-')}</td><td class="name">${link(r, r.company_name)}</td>` +
           `<td class="col-opt">${esc(r.sector ?? '-')}</td><td class="num">${r.probability.toFixed(6)}</td><td class="num col-opt">${r.label}</td>` +
           `<td><span class="conf ${esc(r.confidence ?? '')}">${esc(r.confidence ?? '-')}</span></td><td class="num col-opt">${r.market_cap_cr === null ? '-' : r.market_cap_cr.toFixed(2)}</td></tr>`,
       )
