@@ -42,6 +42,7 @@ export function noticeFromResult(r: BatchResult): RunNotice {
     counts: { ...r.counts, skippedPct: r.counts.universe > 0 ? r.counts.skipped / r.counts.universe : 0 },
     topHighConfidence: topHigh(r.ranked),
     reportText: r.reportText,
+    htmlPath: r.paths.htmlReport,
     csvPath: r.paths.predictionsCsv,
     durationMs: r.durationMs,
   };
@@ -77,6 +78,7 @@ export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
       },
       topHighConfidence: topHigh(ranked),
       reportText: existsSync(paths.report) ? readFileSync(paths.report, 'utf8') : `(report file ${paths.report} is missing)\n`,
+      htmlPath: paths.htmlReport,
       csvPath: paths.predictionsCsv,
       durationMs: run.finished_at ? Date.parse(run.finished_at) - Date.parse(run.started_at) : 0,
     };

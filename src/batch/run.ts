@@ -17,7 +17,8 @@ import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
-import { renderReport, type StageTiming } from '../output/report.js';
+import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
+import { historyFor, writeHtmlReport } from '../output/html/write.js';
 import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
@@ -307,7 +308,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     ];
     const stages: StageTiming[] = stageNames.map(([k, name]) => ({ name, ms: stageMs[k] ?? 0 }));
     const durationMs = Math.round(performance.now() - t0);
-    const reportText = renderReport({
+    const reportInput: ReportInput = {
       date: o.date,
       asOf: p.ctx.asOf,
       status: status === 'succeeded' ? 'SUCCEEDED' : `FAILED: ${(100 * skippedPct).toFixed(1)}% skipped exceeds the ${(100 * maxErrorRate).toFixed(1)}% error budget`,
@@ -333,8 +334,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       explanationsUnavailable: typeof explained === 'string' ? explained : undefined,
       explanationBasis: typeof explained === 'string' ? undefined : explainBasis,
       scorecard: card,
-    });
+    };
+    const reportText = renderReport(reportInput);
     writeFileAtomic(paths.report, reportText);
+    await writeHtmlReport(paths.htmlReport, { ...reportInput, history: card && historyFor(out, log) }, log);
     const result: BatchResult = {
       runId,
       scope,

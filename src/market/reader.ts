@@ -240,3 +240,44 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
   }
   return hits;
 }
+
+/** One session of a stock's price history for the dashboard: the close, its moving averages and whether it closed at the upper circuit. */
+export interface CloseSession {
+  date: IsoDate;
+  close: number;
+  /** Mean of the 50 (200) closes ending at this session; null until the stock has that many. */
+  sma50: number | null;
+  sma200: number | null;
+  /** The close reached the upper circuit from the previous close (src/market/circuit.ts, the stock's band in the master list, as upperCircuitHits). */
+  upper_circuit: boolean;
+}
+
+/**
+ * A stock's last `n` sessions with a close on or before `to`, oldest first, with the 50- and
+ * 200-session simple moving averages of its closes (read from the 199 closes before them too).
+ */
+export function closeHistory(db: Db, code: string, to: IsoDate, n: number): CloseSession[] {
+  const rows = db
+    .prepare('SELECT trade_date, close FROM daily_prices WHERE bse_code = ? AND trade_date <= ? ORDER BY trade_date DESC LIMIT ?')
+    .raw(true)
+    .all(code, to, n + 199) as [string, number][];
+  rows.reverse();
+  const band = (db.prepare('SELECT circuit_band_pct FROM master_stock_list WHERE bse_code = ?').pluck().get(code) as number | null | undefined) ?? null;
+  const sma = (i: number, w: number): number | null => {
+    if (i + 1 < w) return null;
+    let s = 0;
+    for (let k = i - w + 1; k <= i; k++) s += rows[k][1];
+    return s / w;
+  };
+  const out: CloseSession[] = [];
+  for (let i = Math.max(0, rows.length - n); i < rows.length; i++) {
+    const [date, close] = rows[i];
+    out.push({ date, close, sma50: sma(i, 50), sma200: sma(i, 200), upper_circuit: i > 0 && band !== null && isUpperCircuit(rows[i - 1][1], close, band) });
+  }
+  return out;
+}
+
+/** The ACTIVE stocks of a sector (bse_code order). */
+export function sectorCodes(db: Db, sector: string): string[] {
+  return db.prepare("SELECT bse_code FROM master_stock_list WHERE sector = ? AND status = 'ACTIVE' ORDER BY bse_code").pluck().all(sector) as string[];
+}

@@ -32,6 +32,8 @@ export interface RunNotice {
   topHighConfidence: Array<{ rank: number; bse_code: string; nse_symbol: string | null; company_name: string; probability: number }>;
   /** The text report (the email body). */
   reportText: string;
+  /** The HTML report (src/output/html/): the email's HTML body when the file exists, the text report its plain-text alternative. */
+  htmlPath?: string;
   /** The predictions CSV to attach to the email (attached only when the file exists). */
   csvPath?: string;
   durationMs: number;

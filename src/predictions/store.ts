@@ -102,6 +102,18 @@ const SQL = {
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
   drivers: `SELECT feature, feature_value, contribution FROM prediction_drivers
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ? ORDER BY rank`,
+  completedRuns: `SELECT b.* FROM batch_runs b WHERE ${COMPLETED}
+      AND b.rowid = (SELECT c.rowid FROM batch_runs c WHERE c.prediction_date = b.prediction_date AND ${COMPLETED.replace(/\b(published|status|model_version)\b/g, 'c.$1')}
+                     ORDER BY c.finished_at DESC, c.rowid DESC LIMIT 1)
+    ORDER BY b.prediction_date DESC LIMIT ?`,
+  predictionHistory: `SELECT p.bse_code, p.nse_symbol, p.company_name, p.prediction_date, p.predicted_label, p.probability, p.confidence,
+      p.model_version, p.model_type, p.prediction_timestamp, o.hit AS hit,
+      EXISTS (SELECT 1 FROM batch_runs r WHERE r.prediction_date = p.prediction_date AND r.model_version = p.model_version
+              AND r.rowid = (SELECT c.rowid FROM batch_runs c WHERE c.prediction_date = p.prediction_date AND ${COMPLETED.replace(/\b(published|status|model_version)\b/g, 'c.$1')}
+                             ORDER BY c.finished_at DESC, c.rowid DESC LIMIT 1)) AS completed
+    FROM daily_predictions p
+    LEFT JOIN prediction_outcomes o ON o.bse_code = p.bse_code AND o.prediction_date = p.prediction_date AND o.model_version = p.model_version
+    WHERE p.bse_code = ? ORDER BY p.prediction_date DESC, p.model_version LIMIT ?`,
   pendingOutcomes: `SELECT DISTINCT b.prediction_date, b.model_name, b.model_version FROM batch_runs b
     WHERE b.published = 1 AND b.model_version IS NOT NULL
       AND EXISTS (SELECT 1 FROM daily_predictions p WHERE p.prediction_date = b.prediction_date AND p.model_version = b.model_version)
@@ -445,6 +457,19 @@ export class PredictionsStore {
     };
   }
 
+  /** The completed run of each prediction date (completedRun), newest date first, at most `limit` dates (the dashboard's date picker). */
+  completedRuns(limit: number): BatchRunRow[] {
+    return this.src.run(SQL.completedRuns, (st) => st.all(limit) as BatchRunRow[]) ?? [];
+  }
+
+  /**
+   * A stock's stored predictions, newest first (at most `limit`), each with its realised outcome
+   * (hit 1/0, or null while its horizon has not passed) and the run that wrote the date's rows when it is the date's completed run.
+   */
+  predictionHistory(code: string, limit: number): (PredictionRow & { hit: 0 | 1 | null; completed: 0 | 1 })[] {
+    return (this.src.run(SQL.predictionHistory, (st) => st.all(code, limit)) ?? []) as (PredictionRow & { hit: 0 | 1 | null; completed: 0 | 1 })[];
+  }
+
   /** Published (date, model) pairs whose rows have no realised outcomes yet, oldest first. */
   pendingOutcomes(): PendingOutcome[] {
     return this.src.run(SQL.pendingOutcomes, (st) => st.all() as PendingOutcome[]) ?? [];
@@ -494,6 +519,19 @@ export class PredictionsStore {
   /** The first k of a date's ranking (probability descending, bse_code) that have a recorded outcome, with it. */
   topOutcomes(date: IsoDate, modelVersion: string, k: number): OutcomeRow[] {
     return this.src.run(SQL.topOutcomes, (st) => st.all(modelVersion, date, k) as OutcomeRow[]) ?? [];
+  }
+
+  /**
+   * A model version's judged rows from `from` to `to`, summed per calibration bin: `bins` bins of
+   * width 1/bins, (lower, upper], the first including 0 (calibrationTable's rule in src/model/train/metrics.ts),
+   * so that the scorecard's calibration never reads the rows themselves. Only non-empty bins, by bin.
+   */
+  calibrationSums(modelVersion: string, from: IsoDate, to: IsoDate, bins: number): { bin: number; rows: number; sum_p: number; hits: number }[] {
+    // The bin is the number of inner edges the probability is above (edges as calibrationTable computes them).
+    const bin = Array.from({ length: bins - 1 }, (_, k) => `(probability > ${String((k + 1) * (1 / bins))})`).join(' + ') || '0';
+    const sql = `SELECT ${bin} AS bin, count(*) AS rows, sum(probability) AS sum_p, sum(hit) AS hits FROM prediction_outcomes
+      WHERE model_version = ? AND prediction_date >= ? AND prediction_date <= ? GROUP BY 1 ORDER BY 1`;
+    return (this.src.run(sql, (st) => st.all(modelVersion, from, to)) ?? []) as { bin: number; rows: number; sum_p: number; hits: number }[];
   }
 
   /** A date's number of recorded outcomes of one model version, and of hits among them. */
