@@ -16,7 +16,7 @@ import { adjustBars, actionsOf } from '../src/market/adjust.js';
 import { checkMarket } from '../src/market/check.js';
 import { bandRowsOf, bandsInForce } from '../src/market/exchange.js';
 import { openMarketReadonly } from '../src/market/db.js';
-import { activeStocks, upperCircuitHits } from '../src/market/reader.js';
+import { activeStocks, closeHistory, upperCircuitHits } from '../src/market/reader.js';
 import { FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, type FeatureName } from '../src/features/definition.js';
 import { OnlineFeatures } from '../src/features/online.js';
 import { computeFeatures, type FeatureSet } from '../src/features/service.js';
@@ -597,6 +597,37 @@ describe('a market.db made before the exchange tables', () => {
     } finally {
       da.close();
       dbb.close();
+    }
+  });
+});
+
+describe("the dashboard's close history reads the same series as the features", () => {
+  it('adjusts closes for an action in force after the chart end, and marks hits from the list and the band in force', () => {
+    const S = '500100';
+    // 100 everywhere; +5% jumps at sessions 250 and 280; a 2:1 split on session 290 (raw closes halve from there).
+    const raw = jumpBars([250, 280]).map((b, i) => (i >= 290 ? { ...b, open: b.open / 2, high: b.high / 2, low: b.low / 2, close: b.close / 2, volume: b.volume * 2 } : b));
+    const file = fixture((fx) => {
+      fx.stock({ code: S, bandPct: 5 }).bars(S, raw);
+      fx.action(S, SESSIONS[290], 'split', 2, 'FVSPLT FRM RS 10 TO RS 5');
+      // The band is 10 from session 270 on: the +5% jump at 280 is no longer a hit by the rule ...
+      fx.band(S, '2024-01-01', 5).band(S, SESSIONS[270], 10);
+      // ... but the exchange listed it on session 280, and listed nothing on session 250.
+      fx.hitSession(SESSIONS[250], []).hitSession(SESSIONS[280], [S]);
+    });
+    const db = openMarketReadonly(file);
+    try {
+      const before = closeHistory(db, S, SESSIONS[289], 300);
+      const after = closeHistory(db, S, SESSIONS[299], 300);
+      // Before the ex-date the chart shows the raw closes; from it on, history halves (the split is in force).
+      expect(before.at(-1)).toMatchObject({ date: SESSIONS[289], close: 100 });
+      expect(after.find((s) => s.date === SESSIONS[100])?.close).toBe(50);
+      expect(after.at(-1)?.close).toBe(50);
+      // The split session is a move from 50 (adjusted) to 50: no hit; the two jumps: 250 not listed, 280 listed.
+      expect(after.filter((s) => s.upper_circuit).map((s) => s.date)).toEqual([SESSIONS[280]]);
+      // The 50-session average of a flat adjusted series ending on a flat stretch is its level.
+      expect(after.at(-1)?.sma50).toBeCloseTo((48 * 50 + 2 * 52.5) / 50, 10);
+    } finally {
+      db.close();
     }
   });
 });

@@ -10,8 +10,8 @@ import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
 import { addDays } from './dates.js';
-import { actionsBetween, adjustBars } from './adjust.js';
-import { bandOn, bandRowsOf, exchangeData, isUpperHit, observedSessions, observedUpperHits } from './exchange.js';
+import { actionsBetween, actionsOf, adjustBars } from './adjust.js';
+import { bandOn, bandRowsOf, exchangeData, isUpperHit, observedSessions, observedUpperHits, upperHitFlags } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -248,13 +248,14 @@ export interface CloseSession {
   /** Mean of the 50 (200) closes ending at this session; null until the stock has that many. */
   sma50: number | null;
   sma200: number | null;
-  /** The close reached the upper circuit from the previous close (src/market/circuit.ts, the stock's band in the master list, as upperCircuitHits). */
+  /** An upper-circuit day, judged as the features and outcomes judge it (the exchange's list where imported, else the rule on the band in force and the adjusted closes). */
   upper_circuit: boolean;
 }
 
 /**
  * A stock's last `n` sessions with a close on or before `to`, oldest first, with the 50- and
- * 200-session simple moving averages of its closes (read from the 199 closes before them too).
+ * 200-session simple moving averages of its closes (read from the 199 closes before them too). Closes are adjusted for
+ * the splits and bonuses in force after `to` (as a reader as of the next session sees them).
  */
 export function closeHistory(db: Db, code: string, to: IsoDate, n: number): CloseSession[] {
   const rows = db
@@ -263,16 +264,31 @@ export function closeHistory(db: Db, code: string, to: IsoDate, n: number): Clos
     .all(code, to, n + 199) as [string, number][];
   rows.reverse();
   const band = (db.prepare('SELECT circuit_band_pct FROM master_stock_list WHERE bse_code = ?').pluck().get(code) as number | null | undefined) ?? null;
+  const m = rows.length;
+  const date = rows.map((r) => r[0]);
+  const close = Float64Array.from(rows, (r) => r[1]);
+  // The series every reader as of the session after `to` sees: splits and bonuses in force adjusted,
+  // hits from the exchange's list where it covers a session, else the rule on the band in force that day.
+  let flags: Uint8Array;
+  if (m === 0) flags = new Uint8Array(0);
+  else {
+    const after = addDays(to, 1);
+    adjustBars({ length: m, date, close }, actionsOf(db, code, date[0], after));
+    const ex = exchangeData(db);
+    const observed = observedSessions(db, date[0], to);
+    const observedHits = new Set<IsoDate>();
+    for (const k of observedUpperHits(db, date[0], to)) if (k.startsWith(`${code}|`)) observedHits.add(k.slice(code.length + 1));
+    flags = upperHitFlags(date, close, m, ex.bands ? bandRowsOf(db, code, date[0], after) : [], band, observed, observedHits);
+  }
   const sma = (i: number, w: number): number | null => {
     if (i + 1 < w) return null;
     let s = 0;
-    for (let k = i - w + 1; k <= i; k++) s += rows[k][1];
+    for (let k = i - w + 1; k <= i; k++) s += close[k];
     return s / w;
   };
   const out: CloseSession[] = [];
-  for (let i = Math.max(0, rows.length - n); i < rows.length; i++) {
-    const [date, close] = rows[i];
-    out.push({ date, close, sma50: sma(i, 50), sma200: sma(i, 200), upper_circuit: i > 0 && band !== null && isUpperCircuit(rows[i - 1][1], close, band) });
+  for (let i = Math.max(0, m - n); i < m; i++) {
+    out.push({ date: date[i], close: close[i], sma50: sma(i, 50), sma200: sma(i, 200), upper_circuit: flags[i] === 1 });
   }
   return out;
 }
