@@ -8,6 +8,7 @@ import { predictionRoutes } from './predictions.js';
 import { featureRoutes } from './features.js';
 import { operationRoutes } from './operations.js';
 import { performanceRoutes } from './performance.js';
+import { monitoringRoutes } from './monitoring.js';
 
 export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(predictRoutes);
@@ -15,4 +16,5 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(featureRoutes);
   await api.register(operationRoutes);
   await api.register(performanceRoutes);
+  await api.register(monitoringRoutes);
 };
