@@ -738,6 +738,7 @@ describe('headers, errors, docs', () => {
       ['get', '/api/v1/models'],
       ['post', '/api/v1/models/reload'],
       ['get', '/api/v1/performance'],
+      ['get', '/api/v1/monitoring'],
     ];
     const ops = Object.entries(doc.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m} ${p}`));
     expect(ops.sort()).toEqual(expected.map(([m, p]) => `${m} ${p}`).sort());
