@@ -4,9 +4,11 @@
  * directory (market.db linked) and a temporary registry (the champion, with a
  * reference; a challenger: the champion's model registered again under the
  * next patch version, so it costs what a real challenger of the same size
- * costs). Each measured run first re-publishes the judged date (its outcomes
- * are dropped), so every measured run records one date's outcomes, as a
- * nightly run does. Best of two runs each, without and with the challenger alias.
+ * costs). Before each measured run the judged date (whose horizon has passed)
+ * is run again: publishing drops its outcomes and its own outcomes stage records
+ * them again, a date's ~10,500 outcomes: that stage's time is the cost of
+ * recording one date's outcomes, as a nightly run does. Best of two runs each,
+ * without and with the challenger alias.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,26 +73,30 @@ export async function benchMonitor(o: { cfg: Config; log: Logger; date: IsoDate;
       }
     }
     void warm;
-    const measure = async (withChallenger: boolean): Promise<BatchResult> => {
+    const measure = async (withChallenger: boolean): Promise<{ run: BatchResult; recordMs: number }> => {
       writeFileSync(path.join(modelsDir, 'aliases.json'), JSON.stringify(withChallenger ? { champion, challenger: `${name}/${challengerVersion}` } : { champion }));
       let best: BatchResult | undefined;
+      let recordMs = Infinity;
       for (let k = 0; k < 2; k++) {
-        await run(o.judged); // its outcomes are dropped: the measured run records them again
+        const j = await run(o.judged); // re-published: its outcomes are dropped and recorded again by its own outcomes stage
+        recordMs = Math.min(recordMs, j.stageMs.outcomes ?? 0);
         const r = await run(o.date);
         if (!best || r.durationMs < best.durationMs) best = r;
       }
-      return best!;
+      return { run: best!, recordMs };
     };
     const without = await measure(false);
     const withC = await measure(true);
     const s = (x: number): string => `${(x / 1000).toFixed(2)} s`;
-    const added = (r: BatchResult): number => (r.stageMs.monitor ?? 0) + (r.stageMs.outcomes ?? 0);
-    const share = (r: BatchResult): string => `${((100 * added(r)) / (r.durationMs - added(r))).toFixed(1)}%`;
+    // What issue 14 adds to a nightly run: the monitor stage, and the outcomes stage recording one date's outcomes.
+    const added = (m: { run: BatchResult; recordMs: number }): number => (m.run.stageMs.monitor ?? 0) + m.recordMs;
+    const rest = (r: BatchResult): number => r.durationMs - (r.stageMs.monitor ?? 0) - (r.stageMs.outcomes ?? 0);
+    const share = (m: { run: BatchResult; recordMs: number }): string => `${((100 * added(m)) / rest(m.run)).toFixed(1)}%`;
     out.push(
-      `monitor: batch of ${o.date} (${without.counts.universe} stocks), best of 2, each recording ${o.judged}'s outcomes:`,
-      `monitor:   without a challenger: ${s(without.durationMs)} end to end; drift ${without.monitor.drift ? 'computed' : 'not computed'}: monitor stage ${without.stageMs.monitor} ms + outcomes ${without.stageMs.outcomes} ms = ${share(without)} of the rest of the run`,
-      `monitor:   with a challenger:    ${s(withC.durationMs)} end to end; monitor stage ${withC.stageMs.monitor} ms (PSI + the challenger's load, scoring, comparison and rows) + outcomes ${withC.stageMs.outcomes} ms = ${share(withC)} of the rest of the run`,
-      `monitor:   stages with a challenger (ms): ${Object.entries(withC.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `monitor: batch of ${o.date} (${without.run.counts.universe} stocks), best of 2; recording ${o.judged}'s ${without.run.scorecard?.rows ?? '?'} outcomes (the judged run's outcomes stage): ${without.recordMs} ms without, ${withC.recordMs} ms with the challenger's rows too`,
+      `monitor:   without a challenger: ${s(without.run.durationMs)} end to end; drift ${without.run.monitor.drift ? 'computed' : 'not computed'}: monitor stage ${without.run.stageMs.monitor} ms + recording outcomes ${without.recordMs} ms = ${share(without)} of the rest of the run (${s(rest(without.run))})`,
+      `monitor:   with a challenger:    ${s(withC.run.durationMs)} end to end; monitor stage ${withC.run.stageMs.monitor} ms (PSI + the challenger's load, scoring, comparison and rows) + recording outcomes ${withC.recordMs} ms = ${share(withC)} of the rest of the run (${s(rest(withC.run))})`,
+      `monitor:   stages with a challenger (ms): ${Object.entries(withC.run.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
     return out;
   } finally {
