@@ -12,22 +12,10 @@ import type { IsoDate } from '../market/dates.js';
 import { openMarketReadonly } from '../market/db.js';
 import { ALIAS_NAMES, parseModelRef, type AliasName } from '../model/metadata.js';
 import { readAliases } from '../model/registry.js';
-import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, pairedAucBootstrap, type AucDifference } from '../model/compare.js';
+import { BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, pairedAucBootstrap, type OutcomeComparison } from '../model/compare.js';
 import { evaluateRows, type Evaluation, type ScoredOutcome } from '../model/evaluate.js';
 import { PredictionsStore } from '../predictions/store.js';
 import { fillOutcomes, registryHorizons } from '../batch/outcomes.js';
-
-/** Two models' figures on the same judged rows. */
-export interface OutcomeComparison {
-  a: { spec: string; version: string; figures: Evaluation };
-  b: { spec: string; version: string; figures: Evaluation };
-  dates: number;
-  from: IsoDate;
-  to: IsoDate;
-  rows: number;
-  hits: number;
-  roc_auc: AucDifference;
-}
 
 export interface CompareOptions {
   cfg: Config;

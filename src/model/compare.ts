@@ -6,6 +6,7 @@
  * Plain data out, for the report, the CLI and the HTML page.
  */
 import { rocAuc } from './train/metrics.js';
+import type { Evaluation } from './evaluate.js';
 
 /** The number of stocks whose overlap the comparison counts. */
 export const COMPARE_TOP = 20;
@@ -177,6 +178,20 @@ function sortedGroups(p: ArrayLike<number>): { order: Uint32Array; groupEnd: Uin
     i = j;
   }
   return { order, groupEnd };
+}
+
+/** Two models' figures on the same judged rows (`stockflow evaluate --compare`, `models promote`). */
+export interface OutcomeComparison {
+  /** As named on the command line (alias or version), and the version it resolved to. */
+  a: { spec: string; version: string; figures: Evaluation };
+  b: { spec: string; version: string; figures: Evaluation };
+  dates: number;
+  from: string;
+  to: string;
+  rows: number;
+  hits: number;
+  /** ROC-AUC(b) − ROC-AUC(a) with its paired bootstrap interval. */
+  roc_auc: AucDifference;
 }
 
 export interface AucDifference {
