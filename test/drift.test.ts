@@ -105,3 +105,18 @@ describe('PSI', () => {
     expect(r.score.psi).toBeCloseTo(0.274653, 6);
   });
 });
+
+describe('the shipped model', () => {
+  it("carries a valid reference of its own training rows (the demo's drift section needs it)", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { FEATURE_NAMES } = await import('../src/features/definition.js');
+    const meta = JSON.parse(readFileSync(new URL('../models/upper-circuit/1.0.0/model.json', import.meta.url), 'utf8')) as Record<string, unknown> & { training: { train_rows: number; train_dates: { from: string; to: string } } };
+    const ref = referenceOf(meta);
+    expect(ref).toBeDefined();
+    expect(ref).not.toHaveProperty('problem');
+    const r = ref as Exclude<typeof ref, { problem: string } | undefined>;
+    expect(r).toMatchObject({ source: 'training', rows: meta.training.train_rows, from: meta.training.train_dates.from, to: meta.training.train_dates.to });
+    expect(Object.keys(r.features)).toEqual([...FEATURE_NAMES]);
+    for (const d of [...Object.values(r.features), r.score]) expect(d.shares.reduce((a, b) => a + b, 0) + d.missing_share).toBeCloseTo(1, 9);
+  });
+});
