@@ -14,6 +14,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { runBatch, type BatchOptions, type BatchResult } from '../src/batch/run.js';
 import { noticeFromResult } from '../src/batch/notice.js';
+import { openChallenger } from '../src/batch/monitor.js';
 import { loadScoringModel } from '../src/model/scoring-model.js';
 import { buildApp, type App } from '../src/server/app.js';
 import { FEATURE_NAMES } from '../src/features/definition.js';
@@ -278,6 +279,16 @@ describe('drift and the challenger', () => {
     const [cmp, after] = r.stdout.split(`champion → upper-circuit/${MODEL_B_VERSION}`);
     expect(cmp).toContain(`COMPARE A = champion v${MODEL_VERSION}, B = ${MODEL_B_VERSION} v${MODEL_B_VERSION}`);
     expect(after).toContain(`(was upper-circuit/${MODEL_VERSION})`);
+  });
+
+  it('a challenger that is the model scoring the run, or shares its version, is skipped with the reason', async () => {
+    expect(await openChallenger(modelsDir, { name: 'upper-circuit', version: MODEL_B_VERSION })).toBe(
+      `the challenger alias names the model scoring this run (upper-circuit/${MODEL_B_VERSION})`,
+    );
+    expect(await openChallenger(modelsDir, { name: 'other', version: MODEL_B_VERSION })).toMatch(/has the version of the model scoring this run \(other\/1\.1\.0\): rows are keyed by version$/);
+    const m = await openChallenger(modelsDir, { name: 'upper-circuit', version: MODEL_VERSION });
+    expect(typeof m).toBe('object');
+    if (typeof m === 'object') await m.release();
   });
 
   it('the notice: the scorecard, and a significant shift in Slack and the email', () => {
