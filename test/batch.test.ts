@@ -187,7 +187,7 @@ describe('a morning run (2025-11-14) on a fresh data directory', () => {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
     expect(tables).toEqual(expect.arrayContaining(['daily_predictions', 'batch_runs', 'skipped_stocks', 'feature_values', 'prediction_explanations', 'prediction_drivers', 'prediction_outcomes', 'schema_migrations']));
     const migrations = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
-    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(migrations.map((m) => m.name)).toEqual(readdirSync(path.join(ROOT, 'sql', 'predictions')).filter((f) => f.endsWith('.sql')).sort());
   });
 

@@ -162,7 +162,7 @@ describe('the HTML report', () => {
           reference: 'the training window 2024-01-01 to 2025-06-30',
           rows: [
             { feature: 'rsi_14', psi: 0.05, level: 'stable', current_median: 51.2, reference_median: 50 },
-            { feature: 'volume_dry_up', psi: 0.31, level: 'drift', current_median: 0.4, reference_median: 0.2 },
+            { feature: 'volume_dry_up', psi: 0.31, level: 'significant', current_median: 0.4, reference_median: 0.2 },
           ],
         },
         challenger: {
@@ -178,11 +178,66 @@ describe('the HTML report', () => {
     );
     const d = sectionOf(html, 'drift');
     expect(d.indexOf('volume_dry_up')).toBeLessThan(d.indexOf('rsi_14'));
-    expect(d).toContain('<td class="num">0.310</td><td><span class="lvl drift">drift</span></td><td class="num">0.4000</td><td class="num">0.2000</td>');
+    expect(d).toContain('<td class="num">0.310</td><td><span class="lvl significant">significant</span></td><td class="num">0.4000</td><td class="num">0.2000</td>');
     const c = sectionOf(html, 'challenger');
     expect(c).toContain('Challenger upper-circuit v1.1.0');
     expect(c).toContain('<th scope="row">precision@20</th><td class="num">20.0%</td><td class="num">25.0%</td>');
     expect(c).toContain('<th scope="row">ROC-AUC</th><td class="num">0.710</td><td class="num">-</td>');
+  });
+
+  it("renders the batch monitor stage's drift report and comparison (the text report's data) as the two sections", async () => {
+    const bin = { lower: null, upper: null, expected: 1, actual: 1 };
+    const subject = (name: string, psi: number, level: 'stable' | 'moderate' | 'significant', kind: 'feature' | 'score' = 'feature') => ({
+      name,
+      kind,
+      psi,
+      level,
+      bins: [bin],
+      missing_expected: 0,
+      missing_actual: 0,
+    });
+    const html = await renderHtmlReport(
+      model({
+        monitor: {
+          drift: {
+            model_name: 'upper-circuit',
+            model_version: '1.0.0',
+            reference_source: 'training',
+            reference_rows: 127404,
+            reference_from: '2024-01-01',
+            reference_to: '2025-06-30',
+            rows: 33,
+            thresholds: { moderate: 0.1, significant: 0.25 },
+            floor: 1e-4,
+            features: [subject('rsi_14', 0.02, 'stable'), subject('days_to_earnings', 4.46, 'significant'), subject('ret_5d', 0.12, 'moderate')],
+            score: subject('score', 0.05, 'stable', 'score'),
+          },
+          challenger: {
+            champion: { name: 'upper-circuit', version: '1.0.0' },
+            challenger: { name: 'upper-circuit', version: '1.1.0' },
+            rows: 33,
+            top: 20,
+            top_overlap: 17,
+            spearman: 0.912345,
+            label_differs: 4,
+            challenger_positive: 9,
+            champion_positive: 7,
+            challenger_only_top: ['500003', '500009', '500010'],
+          },
+        },
+      }),
+    );
+    const d = sectionOf(html, 'drift');
+    // Worst first: days_to_earnings 4.460, ret_5d 0.120, score 0.050, rsi_14 0.020; no median columns without medians.
+    const order = ['days_to_earnings', 'ret_5d', 'score (the probability)', 'rsi_14'].map((f) => d.indexOf(`<td>${f}</td>`));
+    expect(order.every((x, i) => x > 0 && (i === 0 || x > order[i - 1]))).toBe(true);
+    expect(d).toContain('<td>days_to_earnings</td><td class="num">4.460</td><td><span class="lvl significant">significant</span></td></tr>');
+    expect(d).toContain('127,404 rows (2024-01-01 to 2025-06-30); 33 stocks today; stable &lt; 0.1, moderate 0.1 to 0.25, significant &gt; 0.25');
+    expect(d).not.toContain('Median today');
+    const c = sectionOf(html, 'challenger');
+    expect(c).toContain('<th scope="row">Predicted upper circuits</th><td class="num">7</td><td class="num">9</td>');
+    expect(c).toContain('<th scope="row">Top 20 overlap (stocks in both)</th><td class="num">17</td><td class="num">17</td>');
+    expect(c).toContain("Spearman rank correlation 0.912 over 33 stocks both scored; the predicted label differs for 4; only in the challenger&#39;s top 20: 500003, 500009, 500010.");
   });
 
   it('lists skipped stocks by reason and the stage timings', async () => {

@@ -757,6 +757,7 @@ describe('headers, errors, docs', () => {
       ['get', '/api/v1/stocks/{bse_code}/prices'],
       ['get', '/api/v1/stocks/{bse_code}/features'],
       ['get', '/api/v1/stocks/{bse_code}/history'],
+      ['get', '/api/v1/monitoring'],
     ];
     const ops = Object.entries(doc.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m} ${p}`));
     expect(ops.sort()).toEqual(expected.map(([m, p]) => `${m} ${p}`).sort());

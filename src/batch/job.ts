@@ -92,6 +92,7 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal, mode
     progress: c.progress,
     csvDrivers: f.explain === true,
     modelsDir: c.cfg.modelsDir,
+    psiThresholds: c.cfg.psi,
   }).finally(() => own?.release());
   if (f.notify) await sendRunNotifications(result, c.cfg, c.log.child({ runId: result.runId, date }));
   const out = c.out;

@@ -54,6 +54,8 @@ export interface OutcomesFilled {
 /** Records the outcomes that became known (see the file comment). */
 export function fillOutcomes(market: Db, store: PredictionsStore, horizonOf: HorizonOf): OutcomesFilled {
   const out: OutcomesFilled = { recorded: [], waiting: 0 };
+  // A date's champion and challenger share a window: its hits are read from market.db once.
+  const hitsOf = new Map<string, Map<string, IsoDate>>();
   for (const p of store.pendingOutcomes()) {
     const horizon = horizonOf(p.model_name, p.model_version);
     const window = sessionsFrom(market, p.prediction_date, horizon);
@@ -64,7 +66,9 @@ export function fillOutcomes(market: Db, store: PredictionsStore, horizonOf: Hor
     const windowEnd = window[horizon - 1];
     // The first move is judged from the close of the session before the prediction date (its as-of session).
     const from = latestSessionBefore(market, p.prediction_date) ?? p.prediction_date;
-    const hits = upperCircuitHits(market, from, windowEnd);
+    const key = `${from}|${windowEnd}`;
+    let hits = hitsOf.get(key);
+    if (!hits) hitsOf.set(key, (hits = upperCircuitHits(market, from, windowEnd)));
     const source = observedSessions(market, p.prediction_date, windowEnd).size >= horizon ? 'exchange' : 'closes';
     const rows = store.recordOutcomes({ date: p.prediction_date, modelVersion: p.model_version, horizon, windowEnd, hits, source });
     const codes = new Set(store.predictionCodes(p.prediction_date, p.model_version));

@@ -28,6 +28,8 @@ import { ExplanationUnavailable } from '../model/explainers.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
 import { fillOutcomes, registryHorizons } from './outcomes.js';
+import { monitorRun, type MonitorResult } from './monitor.js';
+import type { PsiThresholds } from '../model/drift.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
 import type { Progress } from './progress.js';
@@ -48,6 +50,8 @@ export interface BatchOptions extends PlanOptions {
   csvDrivers?: boolean;
   /** The model registry, for the horizons of the models whose outcomes the run records (default: DEFAULT_HORIZON_SESSIONS). */
   modelsDir?: string;
+  /** Drift thresholds (Config.psi; docs/monitoring.md). */
+  psiThresholds?: PsiThresholds;
 }
 
 export type BatchCounts = RunCounts;
@@ -91,6 +95,8 @@ export interface BatchResult {
   explanations: string;
   /** The scorecard the report shows (undefined when no outcome is known yet). */
   scorecard?: Scorecard;
+  /** Drift against the model's reference and the challenger's comparison (src/batch/monitor.ts). */
+  monitor: MonitorResult;
 }
 
 function interrupted(): StockflowError {
@@ -275,6 +281,28 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       return { predictions: rows };
     });
 
+    // monitor: drift against the model's reference, and the challenger on the same feature rows (docs/monitoring.md).
+    const monitored = await timed('monitor', () =>
+      monitorRun({
+        out,
+        runId,
+        date: o.date,
+        asOf: p.ctx.asOf,
+        published,
+        modelsDir: o.modelsDir,
+        model,
+        codes: fs.block.codes,
+        values: fs.block.values,
+        probs,
+        ranked,
+        stocks,
+        thresholds: o.psiThresholds,
+        timestamp,
+        groupSize: SCORE_GROUP_SIZE,
+        log,
+      }),
+    );
+
     // outcomes: the realised outcomes that became known (docs/runs.md, "Outcomes"), and the
     // scorecard the report shows. Never fails the run: its rows and files are already written.
     const card = await timed('outcomes', async (): Promise<Scorecard | undefined> => {
@@ -304,6 +332,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       ['score', 'Model Prediction'],
       ['explain', 'Explanations'],
       ['write', 'Database Write'],
+      ['monitor', 'Monitoring'],
       ['outcomes', 'Outcomes'],
     ];
     const stages: StageTiming[] = stageNames.map(([k, name]) => ({ name, ms: stageMs[k] ?? 0 }));
@@ -334,6 +363,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       explanationsUnavailable: typeof explained === 'string' ? explained : undefined,
       explanationBasis: typeof explained === 'string' ? undefined : explainBasis,
       scorecard: card,
+      monitor: monitored,
     };
     const reportText = renderReport(reportInput);
     writeFileAtomic(paths.report, reportText);
@@ -359,6 +389,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       fingerprint,
       explanations,
       scorecard: card,
+      monitor: monitored,
     };
     log.info({ status, published, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
     return result;

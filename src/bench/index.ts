@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
- * Parts: generate, features, model, batch, startup, explain (the default: all six), serve, big
+ * Parts: generate, features, model, batch, startup, explain, monitor (the default: all seven), serve, big
  * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts).
  * The demo market is generated into the data directory if absent.
  * Figures go to stdout; nothing here is asserted by tests.
@@ -30,7 +30,7 @@ const line = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup', 'explain']);
+  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup', 'explain', 'monitor']);
   const cfg = loadConfig({});
   const log = createLogger('warn');
   line(`stockflow bench: data ${cfg.dataDir}, models ${cfg.modelsDir}, threads ${cfg.threads}, node ${process.version}`);
@@ -119,6 +119,13 @@ async function main(): Promise<void> {
   if (parts.has('explain')) {
     const { benchExplain } = await import('./explain.js');
     for (const l of await benchExplain({ cfg, log, market, stocks, date, batchScoreMs })) line(l);
+  }
+  if (parts.has('monitor')) {
+    // Outcomes, drift and the challenger as a share of the batch (docs/monitoring.md).
+    const { benchMonitor } = await import('./monitor.js');
+    const store = new MarketStore(market, marketDbPath(cfg.dataDir));
+    const judged = store.calendar().lastSessions(store.lastSession() ?? date, 5)[0];
+    for (const l of await benchMonitor({ cfg, log, date, judged })) line(l);
   }
   market.close();
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { NotifyConfig } from '../config.js';
-import { failureText, headline, type RunNotice } from './types.js';
+import { driftText, failureText, headline, scorecardText, type RunNotice } from './types.js';
 import { safeUrl } from './retry.js';
 
 export interface EmailMessage {
@@ -53,6 +53,10 @@ export function renderEmail(n: RunNotice, cfg: NotifyConfig): EmailMessage {
   if (n.status === 'failed') lines.push(`RUN FAILED: ${failureText(n)}`, `Run ${n.runId}.`, '');
   if (n.status === 'budget_exceeded') lines.push(`ERROR BUDGET EXCEEDED: ${failureText(n)}`, 'Predictions were written, but too many stocks were skipped.', '');
   const banner = lines.filter((l) => l.length > 0);
+  const drift = driftText(n);
+  if (drift) lines.push(`DRIFT: ${drift}`, '');
+  const card = scorecardText(n);
+  if (card) lines.push(`SCORECARD: ${card}`, '');
   lines.push(n.reportText.length > 0 ? n.reportText : '(no report was written for this run)');
   const html = n.htmlPath && isFile(n.htmlPath) ? htmlBody(readFileSync(n.htmlPath, 'utf8'), banner) : undefined;
   const attachments = n.csvPath && isFile(n.csvPath) ? [{ filename: path.basename(n.csvPath), path: path.resolve(n.csvPath) }] : [];

@@ -8,6 +8,7 @@ import type { RunCounts } from '../predictions/types.js';
 import { formatDuration } from '../util/format.js';
 import { whyText } from './drivers.js';
 import type { Scorecard } from '../model/evaluate.js';
+import { challengerLines, driftLines, type MonitorSections } from './monitoring.js';
 
 export interface StageTiming {
   name: string;
@@ -43,6 +44,8 @@ export interface ReportInput {
   explanationBasis?: string;
   /** The scorecard (README "The scorecard"); undefined when no prediction's outcome is known yet. */
   scorecard?: Scorecard;
+  /** Drift and the challenger (docs/monitoring.md). */
+  monitor?: MonitorSections;
 }
 
 const LINE = '='.repeat(40);
@@ -100,6 +103,9 @@ export function renderReport(r: ReportInput): string {
   });
   if (r.ranked.length === 0) lines.push('(no stocks scored)');
   lines.push('', ...scorecardLines(r.scorecard));
+  lines.push('', ...driftLines(r.monitor));
+  const ch = challengerLines(r.monitor);
+  if (ch.length > 0) lines.push('', ...ch);
   const total = r.stages.reduce((a, s) => a + s.ms, 0);
   lines.push('', 'PERFORMANCE:');
   for (const s of r.stages) {

@@ -162,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       lastRun: () => (service.predictions.usable() ? service.predictions.lastRun() : null),
       dates: () => ({ ...service.dates.stats, queued: service.dates.queued }),
       scorecard: () => service.performance.scorecard(),
+      drift: () => service.performance.latestDrift(),
     },
     { defaultMetrics: deps.defaultMetrics },
   );

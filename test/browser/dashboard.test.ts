@@ -5,7 +5,8 @@
  * - the dashboard's first 20 rows and their order are the API's, a sector
  *   filter leaves exactly that sector's stocks, a stock opened from the
  *   keyboard draws its price chart and its waterfall as SVG, the monitoring
- *   page says drift is not available, and no page fits wider than a phone;
+ *   page's drift table is the API's (GET /api/v1/monitoring), worst first, and no
+ *   page fits wider than a phone;
  * - the HTML report the batch wrote renders with no network request at all;
  * - any console error, page error, failed request or HTTP error fails the test.
  * Screenshots go to test/browser/artifacts/ (gitignored).
@@ -89,7 +90,13 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   fx = await buildMarketFixture({ stocks: 60 });
   data = fx.freshDataDir();
-  const r = runCli(['batch', '--from', '2025-11-06', '--to', MORNING, '--data-dir', data, '--models-dir', fx.modelsDir]);
+  // A week of runs; the fixture model (registered without a drift reference) is profiled on the first
+  // six, so the morning's run measures drift (what an outside model's operator does: docs/monitoring.md).
+  const week = runCli(['batch', '--from', '2025-11-06', '--to', '2025-11-13', '--data-dir', data, '--models-dir', fx.modelsDir]);
+  expect(week.code, week.stderr).toBe(0);
+  const prof = runCli(['models', 'profile', '1.0.0', '--data-dir', data, '--models-dir', fx.modelsDir]);
+  expect(prof.code, prof.stderr).toBe(0);
+  const r = runCli(['batch', '--date', MORNING, '--data-dir', data, '--models-dir', fx.modelsDir]);
   expect(r.code, r.stderr).toBe(0);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -161,7 +168,13 @@ describe('the dashboard', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'stock-1280.png'), fullPage: true });
 
     await go(page, '#/monitoring');
-    expect(await page.locator('#drift').textContent()).toBe('Drift per feature: not available (this server has no GET /api/v1/monitoring).');
+    // The drift table: the score and every feature of the latest run, worst first, as the API has them.
+    const mon = await api<{ drift: { features: { name: string; psi: number }[]; score: { psi: number } } }>('/api/v1/monitoring');
+    const want = [{ name: 'score (the probability)', psi: mon.drift.score.psi }, ...mon.drift.features]
+      .sort((a, b) => b.psi - a.psi || (a.name < b.name ? -1 : 1))
+      .map((r) => [r.name, r.psi.toFixed(3)]);
+    const got = await page.locator('#drift tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+    expect(got).toEqual(want);
     expect(await page.locator('#h-models ~ div tbody tr').count()).toBe(2);
     await page.screenshot({ path: path.join(ARTIFACTS, 'monitoring-1280.png'), fullPage: true });
     await page.close();

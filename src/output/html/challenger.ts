@@ -4,7 +4,8 @@ import type { ChallengerSection } from './model.js';
 
 export function challengerSection(c: ChallengerSection | undefined): string {
   if (!c) return '';
-  const f = (x: number | null, kind: 'pct' | 'num' | undefined): string => (x === null ? '-' : kind === 'pct' ? pct1(x) : x.toFixed(3));
+  const f = (x: number | null, kind: 'pct' | 'num' | 'int' | undefined): string =>
+    x === null ? '-' : kind === 'pct' ? pct1(x) : kind === 'int' ? x.toLocaleString('en-US') : x.toFixed(3);
   return `<section id="challenger" aria-labelledby="h-challenger">
 <h2 id="h-challenger">Champion and challenger</h2>
 <table><thead><tr><th scope="col">Figure</th><th scope="col">Champion ${e(c.champion.name)} v${e(c.champion.version)}</th><th scope="col">Challenger ${e(c.challenger.name)} v${e(c.challenger.version)}</th></tr></thead>

@@ -6,6 +6,7 @@
  */
 import { challengerSection } from './challenger.js';
 import { driftSection } from './drift.js';
+import { challengerSectionOf, driftSectionOf } from './monitoring.js';
 import { escapeHtml as e } from './escape.js';
 import { histogramSection } from './histogram.js';
 import type { HtmlReportModel } from './model.js';
@@ -27,8 +28,8 @@ export async function renderHtmlReport(r: HtmlReportModel): Promise<string> {
     topSection(r),
     await histogramSection(r),
     await scorecardSection(r),
-    driftSection(r.drift),
-    challengerSection(r.challenger),
+    driftSection(r.drift ?? driftSectionOf(r.monitor)),
+    challengerSection(r.challenger ?? challengerSectionOf(r.monitor)),
     skippedSection(r),
     timingsSection(r),
   ].filter((s) => s.length > 0);

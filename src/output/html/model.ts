@@ -21,7 +21,7 @@ export interface DriftRow {
   feature: string;
   /** Population stability index. */
   psi: number;
-  /** 'stable' | 'watch' | 'drift' (or the monitor's own wording). */
+  /** 'stable' | 'moderate' | 'significant' (src/model/drift.ts DriftLevel). */
   level: string;
   /** Today's median and the reference's, when known. */
   current_median?: number | null;
@@ -38,7 +38,7 @@ export interface ChallengerSection {
   champion: { name: string; version: string };
   challenger: { name: string; version: string };
   /** Figures side by side (e.g. ROC-AUC, precision@20, top-20 overlap). */
-  metrics: { name: string; champion: number | null; challenger: number | null; format?: 'pct' | 'num' }[];
+  metrics: { name: string; champion: number | null; challenger: number | null; format?: 'pct' | 'num' | 'int' }[];
   note?: string;
 }
 

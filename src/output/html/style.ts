@@ -27,7 +27,7 @@ thead th{font-size:.85rem;color:var(--muted);font-weight:600}
 figure.chart{margin:8px 0;max-width:100%;overflow-x:auto}
 figure.chart svg{max-width:100%;height:auto}
 figcaption{color:var(--muted);font-size:.9rem}
-.lvl.drift{color:var(--bad);font-weight:600}.lvl.watch{color:#8a5a00}
+.lvl.significant{color:var(--bad);font-weight:600}.lvl.moderate{color:#8a5a00}
 footer{color:var(--muted);font-size:.85rem;text-align:center;padding:8px}
 @media (max-width:600px){main{padding:8px}section{padding:10px}th,td{padding:3px 5px}body{font-size:14px}}
 @media print{body{background:#fff}section{border:0;padding:0}}

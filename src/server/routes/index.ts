@@ -9,6 +9,7 @@ import { featureRoutes } from './features.js';
 import { operationRoutes } from './operations.js';
 import { performanceRoutes } from './performance.js';
 import { dashboardRoutes } from './dashboard.js';
+import { monitoringRoutes } from './monitoring.js';
 
 export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(predictRoutes);
@@ -17,4 +18,5 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(operationRoutes);
   await api.register(performanceRoutes);
   await api.register(dashboardRoutes);
+  await api.register(monitoringRoutes);
 };

@@ -14,11 +14,47 @@ async function hasMonitoring(): Promise<boolean> {
   return Object.prototype.hasOwnProperty.call(doc.paths ?? {}, MONITORING);
 }
 
-/** Rows of {feature, psi, …} wherever the monitoring answer keeps them. */
-function driftRows(body: unknown): Record<string, unknown>[] {
-  const seen = [body, (body as { drift?: unknown })?.drift, (body as { drift?: { features?: unknown } })?.drift?.features, (body as { features?: unknown })?.features];
-  for (const v of seen) if (Array.isArray(v) && v.every((r) => r && typeof r === 'object' && 'feature' in r)) return v as Record<string, unknown>[];
-  return [];
+/** GET /api/v1/monitoring (docs/monitoring.md): the latest completed run's PSI per feature and of the score, and its challengers. */
+interface Subject {
+  name: string;
+  kind: 'feature' | 'score';
+  psi: number;
+  level: 'stable' | 'moderate' | 'significant';
+}
+interface Monitoring {
+  prediction_date: string | null;
+  model_version: string | null;
+  drift: {
+    model_version: string;
+    reference_source: string;
+    reference_rows: number;
+    rows: number;
+    thresholds: { moderate: number; significant: number };
+    features: Subject[];
+    score: Subject;
+  } | null;
+  challengers: { model_name: string; model_version: string; rows: number; comparison: Record<string, unknown> | null }[];
+  note: string | null;
+}
+
+/** The drift table (worst first, the score included) and the challengers, as HTML. */
+function driftHtml(m: Monitoring): string {
+  const d = m.drift;
+  if (!d) return `<p class="note">Drift per feature: ${esc(m.note ?? 'not computed for this run')}.</p>`;
+  const rows = [d.score, ...d.features].sort((a, b) => b.psi - a.psi || (a.name < b.name ? -1 : 1));
+  const t = d.thresholds;
+  const table = `<p class="note">${esc(m.prediction_date ?? '')}: ${fmtInt(d.rows)} stocks against model v${esc(d.model_version)}'s reference (${esc(d.reference_source)}, ${fmtInt(
+    d.reference_rows,
+  )} rows). Stable below ${t.moderate}, moderate ${t.moderate} to ${t.significant}, significant above ${t.significant}.</p>
+<div class="table-wrap"><table><thead><tr><th scope="col">Feature</th><th scope="col">PSI</th><th scope="col">Level</th></tr></thead><tbody>${rows
+    .map((r) => `<tr><td>${esc(r.kind === 'score' ? 'score (the probability)' : r.name)}</td><td class="num">${r.psi.toFixed(3)}</td><td>${esc(r.level)}</td></tr>`)
+    .join('')}</tbody></table></div>`;
+  const ch = m.challengers.map((c) => {
+    const cmp = c.comparison ?? {};
+    const fig = (k: string): string => (typeof cmp[k] === 'number' ? String(Number((cmp[k] as number).toFixed(3))) : '-');
+    return `<li>${esc(c.model_name)} v${esc(c.model_version)}: top-20 overlap ${fig('top_overlap')}, Spearman ${fig('spearman')}, labels differ ${fig('label_differs')} (${fmtInt(c.rows)} rows)</li>`;
+  });
+  return table + (ch.length > 0 ? `<h3>Challengers</h3><ul>${ch.join('')}</ul>` : '');
 }
 
 export async function monitoringPage(main: HTMLElement): Promise<void> {
@@ -69,13 +105,5 @@ ${s ? `<p>On ${esc(s.date)} (model v${esc(s.model_version)}): ${s.top_hits} of t
     dHost.innerHTML = '<p class="note">Drift per feature: not available (this server has no GET /api/v1/monitoring).</p>';
     return;
   }
-  const rows = driftRows(await getJson<unknown>(MONITORING));
-  if (rows.length === 0) {
-    dHost.innerHTML = '<p class="note">Drift per feature: the monitoring answer holds no feature rows yet.</p>';
-    return;
-  }
-  const cols = Object.keys(rows[0]);
-  dHost.innerHTML = `<div class="table-wrap"><table><thead><tr>${cols.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${cols.map((c) => `<td>${esc(typeof r[c] === 'number' ? Number((r[c] as number).toFixed(4)) : (r[c] as string))}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table></div>`;
+  dHost.innerHTML = driftHtml(await getJson<Monitoring>(MONITORING));
 }
