@@ -68,6 +68,8 @@ export interface Config {
   preferredModelVersion?: string;
   server: ServerConfig;
   notify: NotifyConfig;
+  /** Drift thresholds (docs/monitoring.md): PSI ≥ moderate is a moderate shift, > significant a significant one. */
+  psi: { moderate: number; significant: number };
 }
 
 export interface CommonFlags {
@@ -115,6 +117,21 @@ export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
+function numberFrom(value: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const n = /^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || n < min || n > max) throw badArgs(`${what} must be a number from ${min} to ${max}, got '${value}'`);
+  return n;
+}
+
+/** STOCKFLOW_PSI_MODERATE (default 0.1) and STOCKFLOW_PSI_SIGNIFICANT (default 0.25); moderate must not exceed significant. */
+export function psiThresholdsFrom(env: Env): { moderate: number; significant: number } {
+  const moderate = numberFrom(env.STOCKFLOW_PSI_MODERATE, 'STOCKFLOW_PSI_MODERATE', 0, 100) ?? 0.1;
+  const significant = numberFrom(env.STOCKFLOW_PSI_SIGNIFICANT, 'STOCKFLOW_PSI_SIGNIFICANT', 0, 100) ?? 0.25;
+  if (moderate > significant) throw badArgs(`STOCKFLOW_PSI_MODERATE (${moderate}) must not exceed STOCKFLOW_PSI_SIGNIFICANT (${significant})`);
+  return { moderate, significant };
+}
+
 export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Config {
   const dataDir = path.resolve(flags.dataDir ?? env.STOCKFLOW_DATA_DIR ?? 'data');
   const modelsDir = path.resolve(flags.modelsDir ?? env.STOCKFLOW_MODELS_DIR ?? path.join(PACKAGE_ROOT, 'models'));
@@ -150,6 +167,7 @@ export function loadConfig(flags: CommonFlags = {}, env: Env = process.env): Con
       mailFrom: env.MAIL_FROM || undefined,
       mailTo: mailTo && mailTo.length > 0 ? mailTo : undefined,
     },
+    psi: psiThresholdsFrom(env),
   };
 }
 

@@ -14,7 +14,8 @@
  * | 5    | LOCKED: another batch holds the data directory's lock    |
  * | 6    | IMPORT_REJECTED: import past its reject threshold        |
  * | 7    | EXCHANGE_FORMAT: unrecognised or changed exchange file   |
- * | 8    | FETCH_INCOMPLETE: `data fetch` left files missing/failed |
+ * | 8    | DATA_CHECK_FINDINGS: `data check --strict` found some    |
+ * | 9    | FETCH_INCOMPLETE: `data fetch` left files missing/failed |
  * | 130  | INTERRUPTED: SIGINT/SIGTERM stopped the run              |
  */
 export const EXIT_CODES = {
@@ -27,7 +28,8 @@ export const EXIT_CODES = {
   LOCKED: 5,
   IMPORT_REJECTED: 6,
   EXCHANGE_FORMAT: 7,
-  FETCH_INCOMPLETE: 8,
+  DATA_CHECK_FINDINGS: 8,
+  FETCH_INCOMPLETE: 9,
   INTERRUPTED: 130,
 } as const;
 

@@ -45,7 +45,7 @@ afterAll(() => {
 });
 
 const dirs = (dataDir: string, modelsDir = small.modelsDir): string[] => ['--data-dir', dataDir, '--models-dir', modelsDir];
-const OUTPUT_NAMES = (d: string): string[] => [`predictions_${d}.csv`, `report_${d}.txt`, `skipped_stocks_${d}.csv`].sort();
+const OUTPUT_NAMES = (d: string): string[] => [`predictions_${d}.csv`, `report_${d}.html`, `report_${d}.txt`, `skipped_stocks_${d}.csv`].sort();
 
 function visibleOutputs(dataDir: string): string[] {
   const dir = path.join(dataDir, 'predictions');

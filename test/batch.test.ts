@@ -371,7 +371,7 @@ describe('a morning run (2025-11-14) on a fresh data directory', () => {
 
   it('leaves no temporary files beside the outputs', () => {
     expect(readdirSync(path.join(dataDir, 'predictions')).sort()).toEqual(
-      [`predictions_${MORNING}.csv`, `report_${MORNING}.txt`, `skipped_stocks_${MORNING}.csv`].sort(),
+      [`predictions_${MORNING}.csv`, `report_${MORNING}.html`, `report_${MORNING}.txt`, `skipped_stocks_${MORNING}.csv`].sort(),
     );
   });
 });

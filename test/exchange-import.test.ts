@@ -365,6 +365,17 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     expect(q(data, "SELECT close FROM daily_prices WHERE bse_code = '000002' ORDER BY trade_date").map((r) => r.close)).toEqual([50, 51, 52, 53]);
   });
 
+  it('--series: only the NSE series given are imported; the others are counted as left out, with their reason', async () => {
+    const data = fresh();
+    const s = await imp([smallMarket(fresh('f'))], data, { nseSeries: ['EQ', 'SM'] });
+    expect(s.read.kinds.find((k) => k.kind === 'nse-udiff-cm')).toMatchObject({ kept: 8, keptBy: { EQ: 4, SM: 4 }, leftOutBy: { 'series BE not imported': 4, 'series GS not imported': 4 } });
+    expect(q(data, 'SELECT bse_code, nse_symbol FROM master_stock_list ORDER BY 1')).toEqual([
+      { bse_code: '000001', nse_symbol: 'CCC' },
+      { bse_code: '500100', nse_symbol: 'AAA' },
+      { bse_code: '500200', nse_symbol: null },
+    ]);
+  });
+
   it('importing the same files twice leaves every table identical (and so does another order of the paths)', async () => {
     const dir = fresh('f');
     smallMarket(dir);
@@ -377,8 +388,13 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     await imp([dir], data);
     const once = dump(data);
     expect(once.exchange_prices.length).toBe(20);
-    await imp([dir], data);
+    const again = await imp([dir], data);
     expect(dump(data)).toEqual(once);
+    // Nothing to change the second time (a session's bh hits are replaced by the same ones).
+    expect(Object.entries(again.written).filter(([, k]) => k > 0)).toEqual([
+      ['circuit_hits', 1],
+      ['circuit_hits_replaced', 1],
+    ]);
     // The same files named one by one in reverse order: the same database.
     const data2 = fresh();
     const all: string[] = [];

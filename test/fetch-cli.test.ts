@@ -90,11 +90,11 @@ describe('stockflow data fetch (CLI)', () => {
     expect(nse.requests.length + bse.requests.length).toBe(before);
   });
 
-  it('a file not published: exit 8, the summary names it, the rest is kept', async () => {
+  it('a file not published: exit 9, the summary names it, the rest is kept', async () => {
     nse.always('sec_bhavdata_full_03102025.csv', '404');
     const dir = path.join(tmp, 'd3');
     const r = await cli(['data', 'fetch', '--date', '2025-10-03', '--no-import', '--data-dir', dir], { ...fetchEnv(nse.base, bse.base), ...SETTINGS });
-    expect(r.code).toBe(8);
+    expect(r.code).toBe(9);
     expect(r.stdout).toContain(`  missing 2025-10-03 nse-full: ${nse.base}/products/content/sec_bhavdata_full_03102025.csv: not published yet (HTTP 404)\n`);
     expect(r.stdout.split('\n')[0]).toMatch(/^fetch 2025-10-03: 6 fetched, 0 present \(skipped\), 1 missing, 0 failed/);
     expect(existsSync(path.join(dir, 'raw', '2025', '10', '03', 'PR031025.zip'))).toBe(true);
@@ -156,7 +156,7 @@ describe('the morning batch after a fetch that never succeeded', () => {
         holidays: 0,
         bytes: 0,
         import_status: 'nothing new',
-        exit_code: 8,
+        exit_code: 9,
         files_json: JSON.stringify(files.map((f) => ({ date: session, source: 'x', url: `http://x/${f.file}`, file: `raw/2025/11/14/${f.file}`, status: f.status, bytes: 0 }))),
       });
     } finally {

@@ -157,7 +157,7 @@ describe('data fetch: the failure modes', () => {
     const f = s.files.find((x) => x.source === 'nse-sec-list');
     expect(f?.status).toBe('failed');
     expect(f?.detail).toBe(`${nse.base}/content/equities/sec_list_06102025.csv: timed out (after 3 attempts)`);
-    expect(s.exitCode).toBe(8);
+    expect(s.exitCode).toBe(9);
     expect(existsSync(path.join(day(D), 'sec_list_06102025.csv'))).toBe(false);
   });
 
@@ -192,7 +192,7 @@ describe('data fetch: the failure modes', () => {
     expect(s.counts).toEqual({ fetched: 4, present: 0, missing: 1, failed: 0 });
     const miss = s.files.find((f) => f.status === 'missing');
     expect(miss?.detail).toBe(`${nse.base}/products/content/sec_bhavdata_full_06102025.csv: not published by 23:00 IST (HTTP 404)`);
-    expect(s.exitCode).toBe(8);
+    expect(s.exitCode).toBe(9);
     expect(s.rows[0]).toMatchObject({ status: 'incomplete', missing: 1, fetched: 4 });
   });
 

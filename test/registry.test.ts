@@ -238,8 +238,10 @@ describe('the models command', () => {
     expect(await cli('register', onnxFile, '--meta', metaFile)).toMatch(/^registered upper-circuit\/1\.2\.0 \(XGBoost, [\d.]+ kB, sha256 [0-9a-f]{12}…\)/);
     expect(await cli('promote', '1.2.0')).toBe('champion → upper-circuit/1.2.0\n');
     expect((await cli('list')).split('\n')).toEqual([
-      'NAME           VERSION  TYPE     FEATURE SET  ROC-AUC  TRAINED UNTIL  ALIASES',
-      'upper-circuit  1.2.0    XGBoost  1            0.679    2025-06-30     champion',
+      'NAME           VERSION  TYPE     FEATURE SET  ROC-AUC  TRAINED UNTIL  DRIFT REF  ALIASES',
+      'upper-circuit  1.2.0    XGBoost  1            0.679    2025-06-30     none       champion',
+      '',
+      'no drift reference: upper-circuit/1.2.0 (stockflow models profile <model> --from D1 --to D2)',
       '',
     ]);
     const listed = JSON.parse(await cli('list', '--json')) as { aliases: unknown; models: { ref: string; meta: { sha256: string } }[] };
@@ -249,6 +251,6 @@ describe('the models command', () => {
     const shown = JSON.parse(await cli('show', 'upper-circuit/1.2.0', '--json')) as { aliases: string[]; meta: { version: string } };
     expect(shown.aliases).toEqual(['champion']);
     expect(shown.meta.version).toBe('1.2.0');
-    expect(await cli('show', '1.2.0')).toMatch(/"model_type": "XGBoost"[\s\S]*\naliases: champion\ndir: /);
+    expect(await cli('show', '1.2.0')).toMatch(/"model_type": "XGBoost"[\s\S]*\ndrift reference: none \(stockflow models profile upper-circuit\/1\.2\.0 --from D1 --to D2[^\n]*\naliases: champion\ndir: /);
   });
 });

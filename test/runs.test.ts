@@ -143,10 +143,15 @@ describe('an over-budget run never replaces a succeeded one (issue 18 High#1)', 
     const second = runs(f.dataDir)[1];
     expect(second).toMatchObject({ status: 'budget_exceeded', scope: 'full', published: 0 });
     const own = readdirSync(path.join(f.dataDir, 'predictions')).filter((x) => x.includes(`.run-${second.run_id}.`)).sort();
-    expect(own).toEqual([`predictions_${MORNING}.run-${second.run_id}.csv`, `report_${MORNING}.run-${second.run_id}.txt`, `skipped_stocks_${MORNING}.run-${second.run_id}.csv`]);
+    expect(own).toEqual([
+      `predictions_${MORNING}.run-${second.run_id}.csv`,
+      `report_${MORNING}.run-${second.run_id}.html`,
+      `report_${MORNING}.run-${second.run_id}.txt`,
+      `skipped_stocks_${MORNING}.run-${second.run_id}.csv`,
+    ]);
     // Its own CSV has what it scored: the same stocks as the kept run (same model, same inputs).
     expect(csvRows(path.join(f.dataDir, 'predictions', own[0]))).toEqual(csvRows(outputFile(f.dataDir, 'predictions', MORNING)));
-    expect(readFileSync(path.join(f.dataDir, 'predictions', own[1]), 'utf8')).toContain(`\nPublished: no (the date's earlier succeeded run is kept; the date's outputs are run ${f.runId}'s)\n`);
+    expect(readFileSync(path.join(f.dataDir, 'predictions', own[2]), 'utf8')).toContain(`\nPublished: no (the date's earlier succeeded run is kept; the date's outputs are run ${f.runId}'s)\n`);
   }, 60_000);
 
   it('a budget_exceeded run of a date with no succeeded run of its model publishes (and the API serves it)', async () => {

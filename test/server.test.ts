@@ -750,6 +750,14 @@ describe('headers, errors, docs', () => {
       ['get', '/api/v1/models'],
       ['post', '/api/v1/models/reload'],
       ['get', '/api/v1/performance'],
+      ['get', '/api/v1/performance/history'],
+      ['get', '/api/v1/runs'],
+      ['get', '/api/v1/ranking'],
+      ['get', '/api/v1/predictions.csv'],
+      ['get', '/api/v1/stocks/{bse_code}/prices'],
+      ['get', '/api/v1/stocks/{bse_code}/features'],
+      ['get', '/api/v1/stocks/{bse_code}/history'],
+      ['get', '/api/v1/monitoring'],
     ];
     const ops = Object.entries(doc.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m} ${p}`));
     expect(ops.sort()).toEqual(expected.map(([m, p]) => `${m} ${p}`).sort());

@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM, run one date (or a backfill of trading days), notify, and
  * turn the outcome into an exit code.
  */
+import { existsSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import type { Config } from '../config.js';
 import { EXIT_CODES, StockflowError } from '../errors.js';
@@ -91,6 +92,7 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal, mode
     progress: c.progress,
     csvDrivers: f.explain === true,
     modelsDir: c.cfg.modelsDir,
+    psiThresholds: c.cfg.psi,
   }).finally(() => own?.release());
   if (f.notify) await sendRunNotifications(result, c.cfg, c.log.child({ runId: result.runId, date }));
   const out = c.out;
@@ -103,6 +105,7 @@ async function runLocked(date: IsoDate, c: JobContext, signal: AbortSignal, mode
   if (result.explanations.startsWith('unavailable')) out(`explanations ${result.explanations} (the run stores no drivers)`);
   if (!result.published) out(`not published: ${result.notPublished ?? ''}; this run's own files:`);
   out(`report:      ${result.paths.report}`);
+  if (existsSync(result.paths.htmlReport)) out(`html report: ${result.paths.htmlReport}`);
   out(`predictions: ${result.paths.predictionsCsv}`);
   out(`skipped:     ${result.paths.skippedCsv}`);
   out(`database:    ${result.paths.database}`);

@@ -13,6 +13,30 @@ import { checkNotifyConfig, notifyRun, type ChannelOutcome, type RunNotice } fro
 import { outputPaths } from '../output/csv.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { BatchResult } from './run.js';
+import { readScorecard, type Scorecard } from '../model/evaluate.js';
+import { DEFAULT_PSI_THRESHOLDS, type DriftReport } from '../model/drift.js';
+
+/** The notice's drift: what is above the significant threshold, worst first (docs/monitoring.md). */
+function noticeDrift(d: DriftReport | undefined): RunNotice['drift'] {
+  if (!d) return undefined;
+  const t = d.thresholds ?? DEFAULT_PSI_THRESHOLDS;
+  const significant = [...d.features, d.score]
+    .filter((x) => x.level === 'significant')
+    .sort((a, b) => b.psi - a.psi)
+    .map((x) => ({ name: x.name, psi: x.psi }));
+  return { significant, threshold: t.significant };
+}
+
+/** A section of the notice read from an older predictions.db that lacks its table is left out. */
+function orUndefined<T>(fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+}
+
+const noticeCard = (s: Scorecard | undefined): RunNotice['scorecard'] => (s ? { ...s } : undefined);
 
 interface Ranked {
   bse_code: string;
@@ -37,11 +61,16 @@ export function noticeFromResult(r: BatchResult): RunNotice {
     status: r.status === 'succeeded' ? 'succeeded' : r.status === 'budget_exceeded' ? 'budget_exceeded' : 'failed',
     failureReason: r.status === 'budget_exceeded' ? `${(100 * r.skippedPct).toFixed(1)}% of stocks skipped exceeds the error budget` : undefined,
     model: { name: r.model.name, version: r.model.version, type: r.model.type, rocAuc: r.model.rocAuc },
-    counts: { ...r.counts, skippedPct: r.skippedPct },
+    // The plain share skipped, as a notice re-sent from predictions.db shows it (the budget's share, without
+    // NO_PRICE_BAND stocks, is in failureReason).
+    counts: { ...r.counts, skippedPct: r.counts.universe > 0 ? r.counts.skipped / r.counts.universe : 0 },
     topHighConfidence: topHigh(r.ranked),
     reportText: r.reportText,
+    htmlPath: r.paths.htmlReport,
     csvPath: r.paths.predictionsCsv,
     durationMs: r.durationMs,
+    scorecard: noticeCard(r.scorecard),
+    drift: noticeDrift(r.monitor.drift),
   };
 }
 
@@ -75,8 +104,11 @@ export function noticeFromDb(dataDir: string, date: IsoDate): RunNotice {
       },
       topHighConfidence: topHigh(ranked),
       reportText: existsSync(paths.report) ? readFileSync(paths.report, 'utf8') : `(report file ${paths.report} is missing)\n`,
+      htmlPath: paths.htmlReport,
       csvPath: paths.predictionsCsv,
       durationMs: run.finished_at ? Date.parse(run.finished_at) - Date.parse(run.started_at) : 0,
+      scorecard: noticeCard(orUndefined(() => readScorecard(store))),
+      drift: noticeDrift(orUndefined(() => store.driftOfRun(run.run_id))),
     };
   } finally {
     store.close();

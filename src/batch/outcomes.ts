@@ -2,10 +2,11 @@
  * Realised outcomes (issue 14, docs/runs.md "Outcomes"): for every published
  * (prediction date, model) whose stored predictions have no outcome yet and
  * whose model's horizon has elapsed, whether each stock hit its upper circuit
- * within the horizon's sessions from the prediction date — the circuit rule
- * (src/market/circuit.ts) on the closes and the stock's band in market.db.
- * (The exchange's own list of band hits is not in market.db yet: every
- * outcome's source is 'closes'.)
+ * within the horizon's sessions from the prediction date (upperCircuitHits in
+ * src/market/reader.ts: the exchange's own list of band hits on the sessions
+ * it covers, elsewhere the circuit rule on the band in force and the adjusted
+ * closes). An outcome's source is 'exchange' when the exchange's list covers
+ * every session of its window, else 'closes'.
  *
  * Run by each batch (its `outcomes` stage, after the write) and by
  * `stockflow evaluate`.
@@ -14,6 +15,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
 import { latestSessionBefore, sessionsFrom, upperCircuitHits } from '../market/reader.js';
+import { observedSessions } from '../market/exchange.js';
 import { horizonSessionsOf } from '../model/metadata.js';
 import { listModels } from '../model/registry.js';
 import type { PredictionsStore } from '../predictions/store.js';
@@ -52,6 +54,8 @@ export interface OutcomesFilled {
 /** Records the outcomes that became known (see the file comment). */
 export function fillOutcomes(market: Db, store: PredictionsStore, horizonOf: HorizonOf): OutcomesFilled {
   const out: OutcomesFilled = { recorded: [], waiting: 0 };
+  // A date's champion and challenger share a window: its hits are read from market.db once.
+  const hitsOf = new Map<string, Map<string, IsoDate>>();
   for (const p of store.pendingOutcomes()) {
     const horizon = horizonOf(p.model_name, p.model_version);
     const window = sessionsFrom(market, p.prediction_date, horizon);
@@ -62,8 +66,11 @@ export function fillOutcomes(market: Db, store: PredictionsStore, horizonOf: Hor
     const windowEnd = window[horizon - 1];
     // The first move is judged from the close of the session before the prediction date (its as-of session).
     const from = latestSessionBefore(market, p.prediction_date) ?? p.prediction_date;
-    const hits = upperCircuitHits(market, from, windowEnd);
-    const rows = store.recordOutcomes({ date: p.prediction_date, modelVersion: p.model_version, horizon, windowEnd, hits, source: 'closes' });
+    const key = `${from}|${windowEnd}`;
+    let hits = hitsOf.get(key);
+    if (!hits) hitsOf.set(key, (hits = upperCircuitHits(market, from, windowEnd)));
+    const source = observedSessions(market, p.prediction_date, windowEnd).size >= horizon ? 'exchange' : 'closes';
+    const rows = store.recordOutcomes({ date: p.prediction_date, modelVersion: p.model_version, horizon, windowEnd, hits, source });
     const codes = new Set(store.predictionCodes(p.prediction_date, p.model_version));
     let n = 0;
     for (const c of hits.keys()) if (codes.has(c)) n++;

@@ -4,7 +4,7 @@
  * directory's batch lock. Notification is the caller's (src/batch/notice.ts)
  * so that a notification failure can never change what was written.
  */
-import { DEFAULT_MAX_ERROR_RATE } from './budget.js';
+import { BUDGET_EXEMPT_REASONS, DEFAULT_MAX_ERROR_RATE, budgetShare } from './budget.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { marketDbPath, predictionsDbPath, predictionsDir } from '../config.js';
@@ -17,7 +17,8 @@ import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
-import { renderReport, type StageTiming } from '../output/report.js';
+import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
+import { historyFor, writeHtmlReport } from '../output/html/write.js';
 import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
@@ -27,6 +28,8 @@ import { ExplanationUnavailable } from '../model/explainers.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
 import { fillOutcomes, registryHorizons } from './outcomes.js';
+import { monitorRun, type MonitorResult } from './monitor.js';
+import type { PsiThresholds } from '../model/drift.js';
 import { plan, type PlanOptions } from './plan.js';
 import { rank } from './rank.js';
 import type { Progress } from './progress.js';
@@ -47,6 +50,8 @@ export interface BatchOptions extends PlanOptions {
   csvDrivers?: boolean;
   /** The model registry, for the horizons of the models whose outcomes the run records (default: DEFAULT_HORIZON_SESSIONS). */
   modelsDir?: string;
+  /** Drift thresholds (Config.psi; docs/monitoring.md). */
+  psiThresholds?: PsiThresholds;
 }
 
 export type BatchCounts = RunCounts;
@@ -77,6 +82,7 @@ export interface BatchResult {
   status: RunStatus;
   exitCode: number;
   counts: BatchCounts;
+  /** Skips counted by the error budget ÷ its universe (NO_PRICE_BAND stocks leave both: budget.ts). */
   skippedPct: number;
   model: { name: string; version: string; type: string; sha256: string; rocAuc?: number };
   paths: OutputPaths & { database: string };
@@ -89,6 +95,8 @@ export interface BatchResult {
   explanations: string;
   /** The scorecard the report shows (undefined when no outcome is known yet). */
   scorecard?: Scorecard;
+  /** Drift against the model's reference and the challenger's comparison (src/batch/monitor.ts). */
+  monitor: MonitorResult;
 }
 
 function interrupted(): StockflowError {
@@ -220,7 +228,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       medium: uc.filter((r) => r.confidence === 'MEDIUM').length,
       low: uc.filter((r) => r.confidence === 'LOW').length,
     };
-    const skippedPct = universe > 0 ? skipped.length / universe : 0;
+    // NO_PRICE_BAND skips are listed but leave the budget's universe (budget.ts).
+    const skippedPct = budgetShare(skipped, universe);
     const maxErrorRate = o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE;
     const status: RunStatus = skippedPct > maxErrorRate ? 'budget_exceeded' : 'succeeded';
     const fingerprint = createHash('sha256')
@@ -293,6 +302,28 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       return { predictions: rows };
     });
 
+    // monitor: drift against the model's reference, and the challenger on the same feature rows (docs/monitoring.md).
+    const monitored = await timed('monitor', () =>
+      monitorRun({
+        out,
+        runId,
+        date: o.date,
+        asOf: p.ctx.asOf,
+        published,
+        modelsDir: o.modelsDir,
+        model,
+        codes: fs.block.codes,
+        values: fs.block.values,
+        probs,
+        ranked,
+        stocks,
+        thresholds: o.psiThresholds,
+        timestamp,
+        groupSize: SCORE_GROUP_SIZE,
+        log,
+      }),
+    );
+
     // outcomes: the realised outcomes that became known (docs/runs.md, "Outcomes"), and the
     // scorecard the report shows. Never fails the run: its rows and files are already written.
     const card = await timed('outcomes', async (): Promise<Scorecard | undefined> => {
@@ -322,11 +353,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       ['score', 'Model Prediction'],
       ['explain', 'Explanations'],
       ['write', 'Database Write'],
+      ['monitor', 'Monitoring'],
       ['outcomes', 'Outcomes'],
     ];
     const stages: StageTiming[] = stageNames.map(([k, name]) => ({ name, ms: stageMs[k] ?? 0 }));
     const durationMs = Math.round(performance.now() - t0);
-    const reportText = renderReport({
+    const reportInput: ReportInput = {
       date: o.date,
       asOf: p.ctx.asOf,
       status: status === 'succeeded' ? 'SUCCEEDED' : `FAILED: ${(100 * skippedPct).toFixed(1)}% skipped exceeds the ${(100 * maxErrorRate).toFixed(1)}% error budget`,
@@ -346,13 +378,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         skippedRows: skipped.length,
       },
       maxErrorRate,
+      budget: { exempt: skipped.filter((s) => BUDGET_EXEMPT_REASONS.has(s.reason)).length, share: skippedPct },
       subset: selection,
       notPublished,
       explanationsUnavailable: typeof explained === 'string' ? explained : undefined,
       explanationBasis: typeof explained === 'string' ? undefined : explainBasis,
       scorecard: card,
-    });
+      monitor: monitored,
+    };
+    const reportText = renderReport(reportInput);
     writeFileAtomic(paths.report, reportText);
+    await writeHtmlReport(paths.htmlReport, { ...reportInput, history: card && historyFor(out, log) }, log);
     const result: BatchResult = {
       runId,
       scope,
@@ -374,6 +410,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       fingerprint,
       explanations,
       scorecard: card,
+      monitor: monitored,
     };
     log.info({ status, published, ...counts, skippedPct: Number((100 * skippedPct).toFixed(2)), stageMs, durationMs, report: paths.report }, 'batch finished');
     return result;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
- * Parts: generate, features, model, batch, startup, explain (the default: all six), serve, big
+ * Parts: generate, features, model, batch, startup, explain, monitor (the default: all seven), serve, big
  * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts), import (one year of
  * exchange files through `data import-exchange` as a child process: see import.ts).
  * The demo market is generated into the data directory if absent.
@@ -31,7 +31,7 @@ const line = (s: string): void => void process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup', 'explain']);
+  const parts = new Set(args.length > 0 ? args : ['generate', 'features', 'model', 'batch', 'startup', 'explain', 'monitor']);
   if (parts.has('import')) {
     // The exchange-file import (#12): needs no demo market, runs on its own temporary folder.
     const { benchImport } = await import('./import.js');
@@ -127,6 +127,13 @@ async function main(): Promise<void> {
   if (parts.has('explain')) {
     const { benchExplain } = await import('./explain.js');
     for (const l of await benchExplain({ cfg, log, market, stocks, date, batchScoreMs })) line(l);
+  }
+  if (parts.has('monitor')) {
+    // Outcomes, drift and the challenger as a share of the batch (docs/monitoring.md).
+    const { benchMonitor } = await import('./monitor.js');
+    const store = new MarketStore(market, marketDbPath(cfg.dataDir));
+    const judged = store.calendar().lastSessions(store.lastSession() ?? date, 5)[0];
+    for (const l of await benchMonitor({ cfg, log, date, judged })) line(l);
   }
   market.close();
 

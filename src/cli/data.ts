@@ -1,10 +1,10 @@
 /**
- * `stockflow data generate | import | import-exchange | fetch | info`: the market database.
+ * `stockflow data generate | import | import-exchange | fetch | info | check`: the market database.
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { loadConfig, marketDbPath } from '../config.js';
-import { badArgs } from '../errors.js';
+import { EXIT_CODES, badArgs } from '../errors.js';
 import { DEMO_DEFAULTS } from '../demo/defaults.js';
 import { logger } from '../log.js';
 import { action, intArg } from './run.js';
@@ -187,6 +187,50 @@ export function registerData(program: Command): void {
         } finally {
           market.close();
         }
+      }),
+    );
+
+  data
+    .command('check')
+    .description('suspect moves (a close beyond its band with no split or bonus explaining it), sessions the calendar expects but no price row covers, and how often derived circuit hits agree with the exchange\'s list')
+    .option('--strict', `exit ${EXIT_CODES.DATA_CHECK_FINDINGS} when there are suspect moves or uncovered sessions`)
+    .option('--limit <n>', 'suspect moves and sessions listed in the text output (all are in --json)', intArg(0), 50)
+    .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExit codes: 0 checked (findings are printed; without --strict they do not change the code), ${EXIT_CODES.DATA_CHECK_FINDINGS} with --strict when there are suspect moves or uncovered sessions, 3 no usable market.db.`)
+    .action(
+      action(async (o: { strict?: boolean; limit: number; dataDir?: string; json?: boolean }) => {
+        const cfg = loadConfig(o);
+        const [{ openMarketReadonly }, { checkMarket, hasFindings }] = await Promise.all([import('../market/db.js'), import('../market/check.js')]);
+        const db = openMarketReadonly(cfg.dataDir);
+        let r;
+        try {
+          r = checkMarket(db);
+        } finally {
+          db.close();
+        }
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else {
+          const lines = [`market:       ${marketDbPath(cfg.dataDir)}`, `prices:       ${r.priceRows} rows, ${r.firstSession ?? '-'} … ${r.lastSession ?? '-'}`];
+          lines.push(`suspect moves: ${r.suspectMoves.length}${r.suspectMoves.length > 0 ? ' (stock, date, previous close → close, ratio, band)' : ''}`);
+          for (const m of r.suspectMoves.slice(0, o.limit)) {
+            const adj = m.factor !== 1 ? `, after factor ${m.factor}` : '';
+            lines.push(`  ${m.bse_code} ${m.date}: ${m.prev_close} → ${m.close}, ratio ${m.ratio.toFixed(4)}, band ${m.band_pct}%${adj}`);
+          }
+          if (r.suspectMoves.length > o.limit) lines.push(`  … ${r.suspectMoves.length - o.limit} more (--json lists all)`);
+          lines.push(`uncovered sessions: ${r.uncoveredSessions.length}${r.uncoveredSessions.length > 0 ? ` (${r.uncoveredSessions.slice(0, o.limit).join(', ')}${r.uncoveredSessions.length > o.limit ? ', …' : ''})` : ''}`);
+          const a = r.agreement;
+          if (!a) lines.push('circuit hits: no exchange list imported (hits are derived from the closes)');
+          else {
+            lines.push(
+              `circuit hits: ${a.sessions} sessions with the exchange's list, ${a.judged} rows judged: agree ${a.agree}, only derived ${a.onlyDerived}, only observed ${a.onlyObserved}` +
+                (a.observedWithoutPrice > 0 ? `, listed without a price row ${a.observedWithoutPrice}` : ''),
+            );
+            for (const e of a.examples.slice(0, o.limit)) lines.push(`  ${e.bse_code} ${e.date}: ${e.kind.replace('_', ' ')}`);
+          }
+          process.stdout.write(`${lines.join('\n')}\n`);
+        }
+        return o.strict && hasFindings(r) ? EXIT_CODES.DATA_CHECK_FINDINGS : EXIT_CODES.OK;
       }),
     );
 }

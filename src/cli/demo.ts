@@ -8,11 +8,14 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { loadConfig, marketDbPath } from '../config.js';
+import { loadConfig, marketDbPath, predictionsDir } from '../config.js';
 import { logger } from '../log.js';
 import { DEMO_DEFAULTS, DEMO_LAST_SESSION } from '../demo/defaults.js';
 import { DEFAULT_MAX_ERROR_RATE } from '../batch/budget.js';
 import { action, stderrLine, stdoutLine } from './run.js';
+
+/** A path as one shell word (quoted only when it needs to be). */
+const shellQuote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export function registerDemo(program: Command): void {
   program
@@ -75,7 +78,14 @@ export function registerDemo(program: Command): void {
           await runOneDate(judged, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: false }, log, progress: progressBar(), out: stdoutLine, err: stderrLine });
         }
         process.stdout.write(`running the morning batch for ${date}…\n`);
-        return runOneDate(date, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: o.notify }, log, progress: progressBar(), out: stdoutLine, err: stderrLine });
+        const code = await runOneDate(date, { cfg, flags: { maxErrorRate: DEFAULT_MAX_ERROR_RATE, notify: o.notify }, log, progress: progressBar(), out: stdoutLine, err: stderrLine });
+        // The morning page: the HTML report of the date, and the dashboard over the same data.
+        const { outputPaths } = await import('../output/csv.js');
+        const html = outputPaths(predictionsDir(cfg.dataDir), date).htmlReport;
+        if (existsSync(html)) process.stdout.write(`\nthe morning report (HTML): ${html}\n`);
+        const dirs = `--data-dir ${shellQuote(cfg.dataDir)} --models-dir ${shellQuote(cfg.modelsDir)}`;
+        process.stdout.write(`the dashboard: stockflow serve ${dirs}, then open http://${cfg.server.host}:${cfg.server.port}/\n`);
+        return code;
       }),
     );
 }

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { badArgs } from '../errors.js';
 import { logger } from '../log.js';
 import { resolveDate } from './batch.js';
 import { action } from './run.js';
@@ -26,6 +27,9 @@ export function registerEvaluate(program: Command): void {
     .option('--model <version>', 'only this model version (1.2.0 or name/1.2.0)')
     .option('--format <format>', `output: ${FORMATS.join(', ')}`, format, 'table')
     .option('--by-date', 'also the figures of each prediction date')
+    .option('--compare <a,b>', 'compare two models on the same outcomes: champion,challenger (aliases) or versions (1.0.0,1.1.0)')
+    .option('--resamples <n>', 'with --compare: bootstrap resamples (default 1000)')
+    .option('--seed <n>', 'with --compare: bootstrap seed (default 14)')
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--models-dir <dir>', 'model registry, for the models\' horizons (env STOCKFLOW_MODELS_DIR)')
     .addHelpText(
@@ -40,18 +44,39 @@ upper circuit, averaged over dates; hits@K sums those hits over the dates.
 --format csv: one line per model (per model and date with --by-date), the summary
 figures only; the confidence and calibration tables are in the table and json outputs.
 
+--compare A,B judges both models on the same dates and stocks (those both have an
+outcome for) and gives a paired bootstrap 95% interval for ROC-AUC(B) - ROC-AUC(A)
+(fixed seed: the same inputs always give the same interval; docs/monitoring.md).
+
 Examples:
   stockflow evaluate
+  stockflow evaluate --compare champion,challenger
   stockflow evaluate --from 2025-10-01 --to 2025-11-14 --model 1.0.0 --format json
 
 Exit codes: 0 success; 2 bad arguments; 3 no predictions.db, no market.db, or no
-prediction with a known outcome in the range.`,
+prediction with a known outcome in the range (with --compare: none both models share,
+or an alias the registry does not have).`,
     )
     .action(
-      action(async (o: { from?: string; to?: string; model?: string; format: EvaluateFormat; byDate?: boolean; dataDir?: string; modelsDir?: string }) => {
+      action(async (o: { from?: string; to?: string; model?: string; format: EvaluateFormat; byDate?: boolean; dataDir?: string; modelsDir?: string; compare?: string; resamples?: string; seed?: string }) => {
         const cfg = loadConfig(o);
         const from = o.from === undefined ? undefined : resolveDate(o.from, '--from');
         const to = o.to === undefined ? undefined : resolveDate(o.to, '--to');
+        if (o.compare !== undefined) {
+          if (o.format === 'csv') throw badArgs('--compare prints a table or JSON: use --format table or --format json');
+          const whole = (v: string | undefined, what: string, min: number, max: number): number | undefined => {
+            if (v === undefined) return undefined;
+            if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw badArgs(`${what} must be a whole number from ${min} to ${max}, got '${v}'`);
+            return Number(v);
+          };
+          const resamples = whole(o.resamples, '--resamples', 1, 100000);
+          const seed = whole(o.seed, '--seed', 0, 4294967295);
+          const { compareOnOutcomes, parsePair, renderComparison } = await import('./compare-run.js');
+          const [a, b] = parsePair(o.compare);
+          const c = await compareOnOutcomes({ cfg, a, b, from, to, resamples, seed, log: logger() });
+          process.stdout.write(o.format === 'json' ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c));
+          return;
+        }
         // Loaded when the command runs: the stores and the metrics.
         const { runEvaluate } = await import('./evaluate-run.js');
         const r = await runEvaluate({ cfg, from, to, model: o.model, format: o.format, byDate: o.byDate === true, log: logger() });

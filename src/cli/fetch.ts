@@ -45,7 +45,7 @@ export function registerFetch(data: Command): void {
         '  stockflow data fetch --from 2025-12-01 --to 2025-12-16 --no-import\n\n' +
         'URLs, rate, timeouts and retries: <data-dir>/fetch.json or STOCKFLOW_FETCH_* variables; HTTPS_PROXY is honoured\n' +
         '(README "The evening fetch"). Exit codes: 0 every file fetched or present, 2 bad flag or settings,\n' +
-        '8 some files missing (not published) or failed (the rest kept and imported); an import failure keeps its own code.',
+        '9 some files missing (not published) or failed (the rest kept and imported); an import failure keeps its own code.',
     )
     .action(
       action(async (o: FetchFlags) => {

@@ -3,6 +3,8 @@
  * (src/server/). Runs until SIGTERM/SIGINT, then shuts down gracefully.
  */
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { logger } from '../log.js';
 import { StockflowError, isStockflowError } from '../errors.js';
@@ -19,7 +21,7 @@ interface ServeFlags {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve the prediction API (stored predictions, on-demand scoring, health, metrics, OpenAPI docs)')
+    .description('serve the prediction API (stored predictions, on-demand scoring, health, metrics, OpenAPI docs) and the dashboard at /')
     .option('--host <host>', 'address to bind (env HOST; default 127.0.0.1: this machine only)')
     .option('--port <port>', 'port (env PORT; default 8000; 0 = any free port)')
     .option('--data-dir <dir>', 'data directory with market.db and predictions.db (env STOCKFLOW_DATA_DIR)')
@@ -45,7 +47,7 @@ Examples:
           throw new StockflowError('BAD_ARGS', `${f.port !== undefined ? '--port' : 'PORT'} must be a whole number from 0 to 65535, got '${f.port ?? cfg.server.port}'`);
         }
         const log = logger();
-        const [{ buildApp }, { handleShutdownSignals, listen }] = await Promise.all([import('../server/app.js'), import('../server/lifecycle.js')]);
+        const [{ buildApp, DEFAULT_WEB_DIR }, { handleShutdownSignals, listen }] = await Promise.all([import('../server/app.js'), import('../server/lifecycle.js')]);
         const app = await buildApp({
           dataDir: cfg.dataDir,
           modelsDir: cfg.modelsDir,
@@ -76,6 +78,9 @@ Examples:
           throw e;
         }
         process.stdout.write(`stockflow API listening on ${url}${API_PREFIX}\nOpenAPI docs: ${url}/docs   (JSON: ${url}/openapi.json)\n`);
+        process.stdout.write(
+          existsSync(path.join(DEFAULT_WEB_DIR, 'index.html')) ? `Dashboard: ${url}/\n` : `Dashboard: not built (${DEFAULT_WEB_DIR} is missing): run npm run build\n`,
+        );
         // The open server keeps the process running; the signal handler closes it and exits.
       }),
     );

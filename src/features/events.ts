@@ -76,7 +76,7 @@ export function seasonalityFeatures(
     if (i + POST_RESULT_SESSIONS - 1 >= bars.length) break;
     windows++;
     for (let j = i; j < i + POST_RESULT_SESSIONS; j++) {
-      if (isUpperCircuit(bars.close[j - 1], bars.close[j], bandPct)) {
+      if (bars.uc ? bars.uc[j] === 1 : isUpperCircuit(bars.close[j - 1], bars.close[j], bandPct)) {
         hits++;
         break;
       }

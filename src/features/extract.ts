@@ -35,6 +35,9 @@ export interface ExtractOutcome {
 export function extractStock(inputs: StockInputs, ref: StockRef, ctx: ExtractionContext, out: Float32Array | Float64Array, offset: number): ExtractOutcome {
   const { bars } = inputs;
   const code = ref.bse_code;
+  const band = ref.circuit_band_pct;
+  // No fixed band (NSE 'No Band'): the stock cannot hit a circuit, so there is nothing to predict.
+  if (band === null) return { missing: N_FEATURES, skip: { bse_code: code, reason: 'NO_PRICE_BAND', detail: `no fixed price band in force before ${ctx.date}` } };
   if (bars.length === 0) return { missing: N_FEATURES, skip: { bse_code: code, reason: 'NO_PRICE_DATA', detail: `no price bars before ${ctx.date}` } };
   const last = bars.date[bars.length - 1];
   if (last < ctx.recentSince) {
@@ -44,7 +47,7 @@ export function extractStock(inputs: StockInputs, ref: StockRef, ctx: Extraction
     return { missing: N_FEATURES, skip: { bse_code: code, reason: 'INSUFFICIENT_HISTORY', detail: `${bars.length} sessions before ${ctx.date}, ${MIN_SESSIONS} needed` } };
   }
   let missing = 0;
-  technicalFeatures(bars, ref.circuit_band_pct, out, offset);
+  technicalFeatures(bars, band, out, offset);
   for (const i of TECHNICAL_INDEXES) {
     if (!Number.isFinite(out[offset + i])) {
       out[offset + i] = TECHNICAL_NEUTRAL[FEATURES[i].name] ?? 0;
@@ -54,7 +57,7 @@ export function extractStock(inputs: StockInputs, ref: StockRef, ctx: Extraction
   financialFeatures(inputs.results, ref.market_cap_cr, out, offset);
   for (const i of FINANCIAL_INDEXES) if (!Number.isFinite(out[offset + i])) missing++;
   missing += sentimentFeatures(ctx.date, inputs.newsDates, inputs.newsScores, out, offset);
-  missing += seasonalityFeatures(ctx.date, inputs.nextEarnings, inputs.announcements, bars, ref.circuit_band_pct, out, offset);
+  missing += seasonalityFeatures(ctx.date, inputs.nextEarnings, inputs.announcements, bars, band, out, offset);
   if (missing > MAX_MISSING_SHARE * N_FEATURES) {
     return { missing, skip: { bse_code: code, reason: 'TOO_MANY_MISSING', detail: `${missing} of ${N_FEATURES} features have no data` } };
   }

@@ -41,6 +41,8 @@ export interface OhlcvBars {
   readonly low: ArrayLike<number>;
   readonly close: ArrayLike<number>;
   readonly volume: ArrayLike<number>;
+  /** Per-bar upper-circuit hits (1 = hit) when the market has exchange bands or observed hits; else the closes are judged with one band. */
+  readonly uc?: ArrayLike<number>;
 }
 
 function checkPeriod(name: string, n: number, min = 1): void {
@@ -279,6 +281,18 @@ export function ucCount(close: ArrayLike<number>, bandPct: number, n = 250, end:
   return count;
 }
 
+/**
+ * The same count from per-bar hit flags (observed hits and bands by date,
+ * src/market/exchange.ts): flags t in [max(1, end − n), end). NaN when end < n.
+ */
+export function ucCountFlags(uc: ArrayLike<number>, n = 250, end: number = uc.length): number {
+  checkPeriod('ucCountFlags', n);
+  if (end < n) return NaN;
+  let count = 0;
+  for (let t = end - n > 1 ? end - n : 1; t < end; t++) if (uc[t] === 1) count++;
+  return count;
+}
+
 /** a / b − 1, NaN when b is 0. */
 function relTo(a: number, b: number): number {
   return b === 0 ? NaN : a / b - 1;
@@ -292,7 +306,8 @@ function ratio(a: number, b: number): number {
 /**
  * Writes the 13 technical features of the as-of session (the last bar) into
  * out[offset + FEATURE_INDEX[name]], NaN where a feature is undefined. Other
- * positions of the row are left untouched. `bandPct` is the stock's circuit band.
+ * positions of the row are left untouched. `bandPct` is the stock's circuit band
+ * (used when the bars carry no per-bar hit flags).
  */
 export function technicalFeatures(bars: OhlcvBars, bandPct: number, out: Float64Array | Float32Array, offset: number): void {
   const end = bars.length;
@@ -310,5 +325,5 @@ export function technicalFeatures(bars: OhlcvBars, bandPct: number, out: Float64
   out[offset + FEATURE_INDEX.dist_sma_200] = relTo(c, sma(close, 200, end));
   out[offset + FEATURE_INDEX.macd_hist_pct] = ratio(macdHist(close, 12, 26, 9, end), c);
   out[offset + FEATURE_INDEX.bb_width_20] = bollingerWidth(close, 20, 2, end);
-  out[offset + FEATURE_INDEX.uc_count_250d] = ucCount(close, bandPct, 250, end);
+  out[offset + FEATURE_INDEX.uc_count_250d] = bars.uc ? ucCountFlags(bars.uc, 250, end) : ucCount(close, bandPct, 250, end);
 }

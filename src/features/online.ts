@@ -5,9 +5,10 @@
  * batch. Computed rows are kept in an LRU of at most 1,000 stocks.
  */
 import { LRUCache } from 'lru-cache';
-import type { Db } from '../market/db.js';
+import { marketDataVersion, type Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
 import { stockByCode } from '../market/reader.js';
+import { bandInForce, refreshExchangeData } from '../market/exchange.js';
 import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from './definition.js';
 import { extractionContext } from './context.js';
@@ -43,7 +44,9 @@ export interface OnlineStats {
 }
 
 export class OnlineFeatures {
-  private readonly reader: InputReader;
+  private reader: InputReader;
+  /** market.db's data_version when the reader and the caches were made (an import into the open file changes it). */
+  private version: number;
   private readonly rows: LRUCache<string, FeatureRow>;
   private readonly contexts = new LRUCache<IsoDate, ExtractionContext>({ max: 64 });
   private readonly medians = new LRUCache<IsoDate, SectorMedians>({ max: 8 });
@@ -55,6 +58,7 @@ export class OnlineFeatures {
     maxStocks = 1000,
   ) {
     this.reader = new InputReader(market);
+    this.version = marketDataVersion(market);
     this.rows = new LRUCache({ max: maxStocks });
   }
 
@@ -82,6 +86,15 @@ export class OnlineFeatures {
    * it, the context and medians are built here, on the calling thread.
    */
   get(code: string, date: IsoDate, prepared?: DateContext): FeatureLookup {
+    // Another connection committed to market.db (an import into the open file, e.g. a corporate action
+    // imported late): look at the exchange tables again and drop what was computed from the old rows.
+    const v = marketDataVersion(this.market);
+    if (v !== this.version) {
+      this.version = v;
+      refreshExchangeData(this.market);
+      this.reader = new InputReader(this.market);
+      this.clear();
+    }
     const stock = stockByCode(this.market, code);
     if (!stock) return { ok: false, skip: { bse_code: code, reason: 'UNKNOWN_STOCK', detail: 'not in the master list' } };
     const ctx = prepared?.ctx ?? this.context(date);
@@ -100,7 +113,10 @@ export class OnlineFeatures {
     }
     const values = new Float32Array(N_FEATURES);
     const inputs = this.reader.read(code, date);
-    const r = extractStock(inputs, stock, ctx, values, 0);
+    // The band in force at the as-of session, as the batch's refsInForce (null = No Band: NO_PRICE_BAND).
+    const band = bandInForce(this.market, code, date);
+    const ref = { bse_code: code, circuit_band_pct: band === undefined ? stock.circuit_band_pct : band, market_cap_cr: stock.market_cap_cr };
+    const r = extractStock(inputs, ref, ctx, values, 0);
     if (r.skip) return { ok: false, skip: r.skip, stock };
     imputeRow(values, 0, stock.sector, prepared?.medians ?? this.mediansFor(date));
     const row: FeatureRow = { bse_code: code, date, asOf: ctx.asOf, featureSetVersion: FEATURE_SET_VERSION, values, imputed: r.missing, source: 'computed' };

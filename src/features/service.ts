@@ -6,11 +6,25 @@
 import type { Db } from '../market/db.js';
 import type { Stock } from '../market/types.js';
 import type { IsoDate } from '../market/dates.js';
+import { bandsInForce } from '../market/exchange.js';
 import { extractionContext } from './context.js';
 import { imputeBlock } from './extract.js';
 import { sectorMedians } from './financial.js';
 import { extractSingleThread, extractWithPool } from './pool.js';
-import type { ExtractionContext, FeatureBlock } from './types.js';
+import type { ExtractionContext, FeatureBlock, StockRef } from './types.js';
+
+/**
+ * The extraction refs for prediction date `date`: each stock's band is the one in
+ * force at the as-of session (price_bands' latest row before D, else the master
+ * list's band; null = No Band, skipped as NO_PRICE_BAND). One query per date.
+ */
+export function refsInForce(db: Db, stocks: readonly Stock[], date: IsoDate): StockRef[] {
+  const bands = bandsInForce(db, date);
+  return stocks.map((s) => {
+    const b = bands.get(s.bse_code);
+    return { bse_code: s.bse_code, circuit_band_pct: b === undefined ? s.circuit_band_pct : b, market_cap_cr: s.market_cap_cr };
+  });
+}
 
 export interface FeatureSet {
   ctx: ExtractionContext;
@@ -32,7 +46,7 @@ export interface ComputeOptions {
 
 export async function computeFeatures(db: Db, marketFile: string, stocks: readonly Stock[], date: IsoDate, o: ComputeOptions): Promise<FeatureSet> {
   const ctx = o.ctx ?? extractionContext(db, date);
-  const refs = stocks.map((s) => ({ bse_code: s.bse_code, circuit_band_pct: s.circuit_band_pct, market_cap_cr: s.market_cap_cr }));
+  const refs = refsInForce(db, stocks, date);
   let block: FeatureBlock;
   if (o.threads > 0) {
     block = await extractWithPool(marketFile, refs, ctx, o);

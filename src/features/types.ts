@@ -1,6 +1,6 @@
 import type { IsoDate } from '../market/dates.js';
 
-export type SkipReason = 'NO_PRICE_DATA' | 'INSUFFICIENT_HISTORY' | 'TOO_MANY_MISSING' | 'UNKNOWN_STOCK' | 'NOT_ACTIVE';
+export type SkipReason = 'NO_PRICE_DATA' | 'INSUFFICIENT_HISTORY' | 'TOO_MANY_MISSING' | 'UNKNOWN_STOCK' | 'NOT_ACTIVE' | 'NO_PRICE_BAND';
 
 /** A stock that could not be scored, and why. Nothing is dropped without one. */
 export interface SkipRecord {
@@ -22,7 +22,11 @@ export interface ExtractionContext {
 /** The per-stock facts extraction needs from the master list. */
 export interface StockRef {
   bse_code: string;
-  circuit_band_pct: number;
+  /**
+   * The band in force at the as-of session (price_bands, else the master list's band):
+   * `refsInForce` in service.ts. null = No Band: the stock is skipped with NO_PRICE_BAND.
+   */
+  circuit_band_pct: number | null;
   market_cap_cr: number | null;
 }
 

@@ -13,7 +13,7 @@
  * - then the sessions that gained a file are imported with the exchange importer (the `importer` given), and
  *   the run is recorded in predictions.db (`fetch_runs`), whatever happened.
  *
- * Exit code: 0 when every file is fetched or present; 8 (FETCH_INCOMPLETE) when some are missing or failed
+ * Exit code: 0 when every file is fetched or present; 9 (FETCH_INCOMPLETE) when some are missing or failed
  * (what arrived is still kept and imported); an import failure keeps the importer's own code.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';

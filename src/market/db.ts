@@ -62,6 +62,11 @@ export function marketRequiredSchema(): RequiredSchema {
   return marketSchema;
 }
 
+/** SQLite's data_version: changes when another connection has committed to the file since this one last looked. */
+export function marketDataVersion(db: Db): number {
+  return db.pragma('data_version', { simple: true }) as number;
+}
+
 /** True when `db` has the table `name` (an optional exchange table may be absent from an older market.db). */
 export function hasTable(db: Db, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;

@@ -3,10 +3,15 @@
  * Every query has a strict `< D` cutoff: prices with trade_date < D, results
  * with announced_on < D, news with published_on < D. Only the earnings
  * calendar looks forward (expected dates on or after D are known in advance).
+ * Bars come back adjusted for the splits and bonuses in force for D (adjust.ts:
+ * ex_date < D, raw rows untouched) and, when market.db has exchange bands or
+ * observed hits, with per-bar upper-circuit flags (exchange.ts).
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
+import { actionsOf, adjustBars } from './adjust.js';
+import { bandRowsOf, exchangeData, upperHitFlags, type ExchangeData } from './exchange.js';
 
 export interface Bars {
   length: number;
@@ -15,6 +20,12 @@ export interface Bars {
   low: Float64Array;
   close: Float64Array;
   volume: Float64Array;
+  /**
+   * Per-bar upper-circuit hits (1 = hit) when market.db has exchange bands or
+   * observed hits (src/market/exchange.ts); undefined otherwise, and the
+   * features then judge the closes with the stock's one band, as before.
+   */
+  uc?: Uint8Array;
 }
 
 export interface ResultRow {
@@ -47,6 +58,10 @@ export class PointInTimeReader {
   private readonly announced: Stmt;
   private readonly news: Stmt;
   private readonly calendar: Stmt;
+  private readonly ex: ExchangeData;
+  private readonly masterBand?: Stmt;
+  private readonly hitRows?: Stmt;
+  private observed?: Set<IsoDate>;
 
   constructor(
     readonly db: Db,
@@ -63,6 +78,21 @@ export class PointInTimeReader {
       .pluck(true);
     this.news = db.prepare('SELECT published_on, score FROM news_sentiment WHERE bse_code = ? AND published_on >= ? AND published_on < ?').raw(true);
     this.calendar = db.prepare('SELECT min(expected_on) FROM earnings_calendar WHERE bse_code = ? AND expected_on >= ?').pluck(true);
+    // Exchange data (bands by date, observed hits, corporate actions): looked up once per connection.
+    this.ex = exchangeData(db);
+    if (this.ex.bands || this.ex.hits) {
+      this.masterBand = db.prepare('SELECT circuit_band_pct FROM master_stock_list WHERE bse_code = ?').pluck(true);
+      if (this.ex.hits) {
+        this.hitRows = db
+          .prepare("SELECT trade_date FROM circuit_hits WHERE bse_code = ? AND side = 'upper' AND trade_date >= ? AND trade_date < ?")
+          .pluck(true);
+      }
+    }
+  }
+
+  /** The sessions with an imported bh file (read once per reader). */
+  private observedSessions(): Set<IsoDate> {
+    return (this.observed ??= new Set(this.db.prepare('SELECT trade_date FROM circuit_hit_sessions').pluck().all() as IsoDate[]));
   }
 
   read(code: string, date: IsoDate): StockInputs {
@@ -83,6 +113,17 @@ export class PointInTimeReader {
       bars.low[i] = r[2];
       bars.close[i] = r[3];
       bars.volume[i] = r[4];
+    }
+    if (n > 0) {
+      // Splits and bonuses in force for D (ex_date < D) adjust the bars before their ex-date.
+      if (this.ex.actions) adjustBars(bars, actionsOf(this.db, code, bars.date[0], date));
+      if (this.masterBand) {
+        const bands = bandRowsOf(this.db, code, bars.date[0], date);
+        const hits = this.hitRows ? new Set(this.hitRows.all(code, bars.date[0], date) as IsoDate[]) : new Set<IsoDate>();
+        const observed = this.ex.hits ? this.observedSessions() : new Set<IsoDate>();
+        const master = (this.masterBand.get(code) as number | null | undefined) ?? null;
+        bars.uc = upperHitFlags(bars.date, bars.close, n, bands, master, observed, hits);
+      }
     }
     const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
     return {

@@ -9,6 +9,9 @@ import type { IsoDate } from './dates.js';
 import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
+import { addDays } from './dates.js';
+import { actionsBetween, actionsOf, adjustBars } from './adjust.js';
+import { bandOn, bandRowsOf, exchangeData, isUpperHit, observedSessions, observedUpperHits, upperHitFlags } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -87,7 +90,8 @@ export function lastSession(db: Db): IsoDate | undefined {
 /**
  * One sequential pass over the price rows dated in [from, to] (the `+` keeps
  * it a plain table scan, no index): the benchmark's floor, what SQLite needs
- * to read the rows the extraction reads once.
+ * to read the rows the extraction reads once. Raw rows, no adjustment: it
+ * feeds no feature or label, only the floor figure.
  */
 export function scanPrices(db: Db, from: IsoDate, to: IsoDate): { rows: number; checksum: number } {
   const r = db
@@ -99,14 +103,6 @@ export function scanPrices(db: Db, from: IsoDate, to: IsoDate): { rows: number; 
 /** Every session with prices, oldest first. */
 export function priceSessions(db: Db): IsoDate[] {
   return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
-}
-
-/** Closes in [from, to] for every stock, ordered by stock then date: [bse_code, close] rows. */
-export function closesBetween(db: Db, from: IsoDate, to: IsoDate): [string, number][] {
-  return db
-    .prepare('SELECT bse_code, close FROM daily_prices WHERE trade_date >= ? AND trade_date <= ? ORDER BY bse_code, trade_date')
-    .raw(true)
-    .all(from, to) as [string, number][];
 }
 
 /** Every ACTIVE stock's sector and market cap, and every result of theirs announced before `date` (for sector medians). */
@@ -182,12 +178,19 @@ export function sessionsFrom(db: Db, date: IsoDate, n: number): IsoDate[] {
 }
 
 /**
- * Stocks whose close reached the upper circuit (src/market/circuit.ts, from the
- * previous close and the stock's band in master_stock_list) on a session in
- * (from, to]: each with the first such session. `from` is the session whose
- * close the first move starts from (a prediction date's as-of session).
- * A session a stock did not trade is skipped: its next close is judged from its
- * last close before, as the training labels do.
+ * Stocks with an upper-circuit hit on a session in (from, to], each with the
+ * first such session: the truth for training labels and realised outcomes.
+ * `from` is the session whose close the first move starts from (a prediction
+ * date's as-of session). A session a stock did not trade is skipped: its next
+ * close is judged from its last close before.
+ *
+ * Which sessions are hits (docs/exchange-files.md, "What the readers derive"):
+ * on a session whose bh file was imported (circuit_hit_sessions) the
+ * exchange's list says (circuit_hits, upper side); elsewhere the rule in
+ * circuit.ts, from the previous close adjusted for the splits and bonuses with
+ * an ex-date in the window (adjust.ts), with the band in force on that session
+ * (price_bands, else the master list's band; No Band: never). A market without
+ * exchange rows takes the plain path: the master list's band on the raw closes.
  */
 export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string, IsoDate> {
   const rows = db
@@ -196,12 +199,101 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
         WHERE p.trade_date >= ? AND p.trade_date <= ? ORDER BY p.bse_code, p.trade_date`,
     )
     .raw(true)
-    .all(from, to) as [string, string, number, number][];
+    .all(from, to) as [string, string, number, number | null][];
   const hits = new Map<string, IsoDate>();
-  for (let i = 1; i < rows.length; i++) {
-    const [code, date, close, band] = rows[i];
-    if (rows[i - 1][0] !== code || hits.has(code)) continue;
-    if (isUpperCircuit(rows[i - 1][2], close, band)) hits.set(code, date);
+  const ex = exchangeData(db);
+  if (!ex.bands && !ex.hits && !ex.actions) {
+    for (let i = 1; i < rows.length; i++) {
+      const [code, date, close, band] = rows[i];
+      if (rows[i - 1][0] !== code || hits.has(code) || band === null) continue;
+      if (isUpperCircuit(rows[i - 1][2], close, band)) hits.set(code, date);
+    }
+    return hits;
+  }
+  const actions = actionsBetween(db, from, to);
+  const beforeEnd = addDays(to, 1);
+  const observed = observedSessions(db, addDays(from, 1), to);
+  const observedHits = observedUpperHits(db, addDays(from, 1), to);
+  for (let start = 0; start < rows.length; ) {
+    const code = rows[start][0];
+    let end = start + 1;
+    while (end < rows.length && rows[end][0] === code) end++;
+    const n = end - start;
+    const date = new Array<IsoDate>(n);
+    const close = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      date[i] = rows[start + i][1];
+      close[i] = rows[start + i][2];
+    }
+    adjustBars({ length: n, date, close }, actions.get(code) ?? []);
+    const stockBands = bandRowsOf(db, code, from, beforeEnd);
+    const master = rows[start][3];
+    for (let i = 0; i < n; i++) {
+      const d = date[i];
+      if (d <= from) continue;
+      if (isUpperHit(i > 0 ? close[i - 1] : undefined, close[i], bandOn(stockBands, d, master), observed.has(d), observedHits.has(`${code}|${d}`))) {
+        hits.set(code, d);
+        break;
+      }
+    }
+    start = end;
   }
   return hits;
+}
+
+/** One session of a stock's price history for the dashboard: the close, its moving averages and whether it closed at the upper circuit. */
+export interface CloseSession {
+  date: IsoDate;
+  close: number;
+  /** Mean of the 50 (200) closes ending at this session; null until the stock has that many. */
+  sma50: number | null;
+  sma200: number | null;
+  /** An upper-circuit day, judged as the features and outcomes judge it (the exchange's list where imported, else the rule on the band in force and the adjusted closes). */
+  upper_circuit: boolean;
+}
+
+/**
+ * A stock's last `n` sessions with a close on or before `to`, oldest first, with the 50- and
+ * 200-session simple moving averages of its closes (read from the 199 closes before them too). Closes are adjusted for
+ * the splits and bonuses in force after `to` (as a reader as of the next session sees them).
+ */
+export function closeHistory(db: Db, code: string, to: IsoDate, n: number): CloseSession[] {
+  const rows = db
+    .prepare('SELECT trade_date, close FROM daily_prices WHERE bse_code = ? AND trade_date <= ? ORDER BY trade_date DESC LIMIT ?')
+    .raw(true)
+    .all(code, to, n + 199) as [string, number][];
+  rows.reverse();
+  const band = (db.prepare('SELECT circuit_band_pct FROM master_stock_list WHERE bse_code = ?').pluck().get(code) as number | null | undefined) ?? null;
+  const m = rows.length;
+  const date = rows.map((r) => r[0]);
+  const close = Float64Array.from(rows, (r) => r[1]);
+  // The series every reader as of the session after `to` sees: splits and bonuses in force adjusted,
+  // hits from the exchange's list where it covers a session, else the rule on the band in force that day.
+  let flags: Uint8Array;
+  if (m === 0) flags = new Uint8Array(0);
+  else {
+    const after = addDays(to, 1);
+    adjustBars({ length: m, date, close }, actionsOf(db, code, date[0], after));
+    const ex = exchangeData(db);
+    const observed = observedSessions(db, date[0], to);
+    const observedHits = new Set<IsoDate>();
+    for (const k of observedUpperHits(db, date[0], to)) if (k.startsWith(`${code}|`)) observedHits.add(k.slice(code.length + 1));
+    flags = upperHitFlags(date, close, m, ex.bands ? bandRowsOf(db, code, date[0], after) : [], band, observed, observedHits);
+  }
+  const sma = (i: number, w: number): number | null => {
+    if (i + 1 < w) return null;
+    let s = 0;
+    for (let k = i - w + 1; k <= i; k++) s += close[k];
+    return s / w;
+  };
+  const out: CloseSession[] = [];
+  for (let i = Math.max(0, m - n); i < m; i++) {
+    out.push({ date: date[i], close: close[i], sma50: sma(i, 50), sma200: sma(i, 200), upper_circuit: flags[i] === 1 });
+  }
+  return out;
+}
+
+/** The ACTIVE stocks of a sector (bse_code order). */
+export function sectorCodes(db: Db, sector: string): string[] {
+  return db.prepare("SELECT bse_code FROM master_stock_list WHERE sector = ? AND status = 'ACTIVE' ORDER BY bse_code").pluck().all(sector) as string[];
 }

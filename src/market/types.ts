@@ -9,6 +9,7 @@ export interface Stock {
   sector: string;
   status: StockStatus;
   market_cap_cr: number | null;
-  circuit_band_pct: number;
+  /** The band in force at the last session; null = No Band (no fixed circuit: the batch skips it, NO_PRICE_BAND). */
+  circuit_band_pct: number | null;
   listed_on: IsoDate | null;
 }

@@ -451,3 +451,25 @@ export async function promoteModel(modelsDir: string, refText: string, aliasText
   await writeAliases(modelsDir, { ...aliases, [alias]: ref });
   return previous !== undefined ? { alias, ref, previous } : { alias, ref };
 }
+
+// ---------------------------------------------------------------- drift reference
+
+/**
+ * Writes a model's drift reference into its model.json (`drift_reference`,
+ * docs/monitoring.md), atomically (a temporary file renamed over it). Only
+ * model.json changes: model.onnx and its recorded sha256 stay as they are.
+ */
+export async function writeDriftReference(modelsDir: string, name: string, version: string, reference: unknown): Promise<string> {
+  const dir = versionDir(modelsDir, name, version);
+  const file = path.join(dir, META_FILE);
+  const raw = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+  const tmp = path.join(dir, `.${META_FILE}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await writeDurable(tmp, `${JSON.stringify({ ...raw, drift_reference: reference }, null, 2)}\n`);
+    await rename(tmp, file);
+    await syncDir(dir);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return file;
+}

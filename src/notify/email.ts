@@ -1,13 +1,14 @@
 /**
- * The email for a run (subject, text body, CSV attachment) and its SMTP
+ * The email for a run (subject, HTML body with the text report as its
+ * plain-text alternative, CSV attachment) and its SMTP
  * transport (nodemailer), from SMTP_URL or SMTP_HOST/PORT/USER/PASSWORD.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { NotifyConfig } from '../config.js';
-import { failureText, headline, type RunNotice } from './types.js';
+import { driftText, failureText, headline, scorecardText, type RunNotice } from './types.js';
 import { safeUrl } from './retry.js';
 
 export interface EmailMessage {
@@ -15,6 +16,8 @@ export interface EmailMessage {
   to: string[];
   subject: string;
   text: string;
+  /** The HTML report as the body (the text is then its plain-text alternative); absent when the run wrote none. */
+  html?: string;
   attachments: Array<{ filename: string; path: string }>;
 }
 
@@ -27,23 +30,43 @@ function isFile(p: string): boolean {
   }
 }
 
+/** The HTML report with the failure lines as a banner at the top of its body. */
+function htmlBody(html: string, banner: string[]): string {
+  if (banner.length === 0) return html;
+  const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  const div = `<div role="alert" style="background:#fde8e7;border:1px solid #b42318;color:#7a1a12;padding:10px 14px;margin:12px;border-radius:6px;font-weight:600">${banner.map(esc).join('<br>')}</div>`;
+  const at = html.search(/<body[^>]*>/i);
+  if (at < 0) return div + html;
+  const end = html.indexOf('>', at) + 1;
+  return html.slice(0, end) + div + html.slice(end);
+}
+
 /**
  * The message: the headline as subject; the report as the body, after a
- * failure line when the run failed or exceeded its error budget; the
- * predictions CSV attached when `csvPath` names an existing file.
+ * failure line when the run failed or exceeded its error budget (the HTML
+ * report, when `htmlPath` names an existing file, as the HTML body with the
+ * same failure lines as a banner, and the text report as its plain-text
+ * alternative); the predictions CSV attached when `csvPath` names an existing file.
  */
 export function renderEmail(n: RunNotice, cfg: NotifyConfig): EmailMessage {
   const lines: string[] = [];
   if (n.status === 'failed') lines.push(`RUN FAILED: ${failureText(n)}`, `Run ${n.runId}.`, '');
   if (n.status === 'budget_exceeded') lines.push(`ERROR BUDGET EXCEEDED: ${failureText(n)}`, 'Predictions were written, but too many stocks were skipped.', '');
   if (n.dataWarning) lines.push(`INPUT DATA: ${n.dataWarning}`, '');
+  const banner = lines.filter((l) => l.length > 0);
+  const drift = driftText(n);
+  if (drift) lines.push(`DRIFT: ${drift}`, '');
+  const card = scorecardText(n);
+  if (card) lines.push(`SCORECARD: ${card}`, '');
   lines.push(n.reportText.length > 0 ? n.reportText : '(no report was written for this run)');
+  const html = n.htmlPath && isFile(n.htmlPath) ? htmlBody(readFileSync(n.htmlPath, 'utf8'), banner) : undefined;
   const attachments = n.csvPath && isFile(n.csvPath) ? [{ filename: path.basename(n.csvPath), path: path.resolve(n.csvPath) }] : [];
   return {
     from: cfg.mailFrom ?? '',
     to: [...(cfg.mailTo ?? [])],
     subject: headline(n),
     text: lines.join('\n'),
+    ...(html === undefined ? {} : { html }),
     attachments,
   };
 }
@@ -105,6 +128,7 @@ export function createEmailSender(cfg: NotifyConfig, timeoutMs: number): EmailSe
         to: m.to,
         subject: m.subject,
         text: m.text,
+        ...(m.html === undefined ? {} : { html: m.html }),
         attachments: m.attachments.map((a) => ({ filename: a.filename, path: a.path, contentType: 'text/csv; charset=utf-8' })),
       });
       if (info.rejected.length > 0 && info.accepted.length === 0) {

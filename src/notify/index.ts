@@ -167,6 +167,7 @@ function emailPlan(n: RunNotice, cfg: NotifyConfig, timeoutMs: number, log: Logg
           subject: message.subject,
           attachments: message.attachments.map((a) => a.filename),
           body: message.text,
+          html: message.html === undefined ? 'none' : `${message.html.length} characters`,
         },
         attempt: () => {
           sender ??= createEmailSender(cfg, timeoutMs);

@@ -13,8 +13,10 @@ import {
   formatCount,
   formatFraction,
   formatProbability,
+  driftText,
   headline,
   oneLine,
+  scorecardText,
   type RunNotice,
 } from './types.js';
 import { formatDuration } from '../util/format.js';
@@ -91,6 +93,11 @@ export function renderSlack(n: RunNotice): SlackMessage {
     const body = top.length > 0 ? top.map(candidateLine).join('\n') : 'none';
     blocks.push({ type: 'section', text: md(`${heading}\n${body}`) });
   }
+
+  const card = scorecardText(n);
+  if (card) blocks.push({ type: 'section', text: md(`*Scorecard*\n${escapeMrkdwn(card)}`) });
+  const drift = driftText(n);
+  if (drift) blocks.push({ type: 'section', text: md(`:warning: *Drift*\n${escapeMrkdwn(drift)}`) });
 
   blocks.push({ type: 'context', elements: [md(`run ${escapeMrkdwn(n.runId)} · took ${formatDuration(n.durationMs)}`)] });
   return { text: headline(n), blocks };

@@ -34,9 +34,24 @@ export interface RunNotice {
   reportText: string;
   /** Input files the evening fetch left missing for the run's data session (`stockflow data fetch`, #13). */
   dataWarning?: string;
+  /** The HTML report (src/output/html/): the email's HTML body when the file exists, the text report its plain-text alternative. */
+  htmlPath?: string;
   /** The predictions CSV to attach to the email (attached only when the file exists). */
   csvPath?: string;
   durationMs: number;
+  /** The report's scorecard (README "The scorecard"); absent until a prediction's outcome is known. */
+  scorecard?: {
+    date: string;
+    model_version: string;
+    top: number;
+    top_hits: number;
+    top_precision: number;
+    base_rate: number;
+    rolling_precision: number;
+    window_dates: number;
+  };
+  /** Drift (docs/monitoring.md): the features (and the score) whose PSI is above the significant threshold, worst first. Absent when not measured. */
+  drift?: { significant: { name: string; psi: number }[]; threshold: number };
 }
 
 export type Channel = 'slack' | 'email';
@@ -99,4 +114,21 @@ export function headline(n: RunNotice): string {
   if (n.status === 'succeeded') return head + counts;
   if (n.status === 'budget_exceeded') return `${head}ERROR BUDGET EXCEEDED, ${counts}`;
   return `${head}FAILED - ${oneLine(failureText(n), 160)}`;
+}
+
+/** "Top 20 of 2025-11-07: 6 hit the upper circuit (30.0%) vs base rate 4.1%; rolling precision@20 25.0% over 3 dates", or undefined. */
+export function scorecardText(n: RunNotice): string | undefined {
+  const s = n.scorecard;
+  if (!s) return undefined;
+  return (
+    `Top ${s.top} of ${s.date} (v${s.model_version}): ${s.top_hits} hit the upper circuit (${formatFraction(s.top_precision)}) vs base rate ${formatFraction(s.base_rate)}; ` +
+    `rolling precision@20 ${formatFraction(s.rolling_precision)} over ${s.window_dates} date${s.window_dates === 1 ? '' : 's'}`
+  );
+}
+
+/** "Significant input shift (PSI > 0.25): dist_52w_high 0.412, score 0.301", or undefined when there is none. */
+export function driftText(n: RunNotice): string | undefined {
+  const d = n.drift;
+  if (!d || d.significant.length === 0) return undefined;
+  return `Significant input shift (PSI > ${d.threshold}): ${d.significant.map((x) => `${x.name} ${x.psi.toFixed(3)}`).join(', ')}: the model sees inputs unlike those it learned from (docs/monitoring.md)`;
 }

@@ -14,7 +14,7 @@ export const DRIVER_CSV_COLUMNS = Array.from({ length: CSV_DRIVERS }, (_, k) => 
 export const SKIPPED_CSV_COLUMNS = ['bse_code', 'nse_symbol', 'company_name', 'reason', 'detail'] as const;
 
 /**
- * A date's files are predictions_D.csv, skipped_stocks_D.csv, report_D.txt;
+ * A date's files are predictions_D.csv, skipped_stocks_D.csv, report_D.txt, report_D.html;
  * a run that does not publish them (docs/runs.md) writes its own, with a tag
  * before the extension: predictions_D.subset-<runId>.csv, predictions_D.run-<runId>.csv.
  */
@@ -22,12 +22,15 @@ const tagged = (tag?: string): string => (tag ? `.${tag}` : '');
 export const predictionsCsvName = (d: IsoDate, tag?: string): string => `predictions_${d}${tagged(tag)}.csv`;
 export const skippedCsvName = (d: IsoDate, tag?: string): string => `skipped_stocks_${d}${tagged(tag)}.csv`;
 export const reportName = (d: IsoDate, tag?: string): string => `report_${d}${tagged(tag)}.txt`;
+/** The HTML report beside the text report (src/output/html/). */
+export const htmlReportName = (d: IsoDate, tag?: string): string => `report_${d}${tagged(tag)}.html`;
 
 export interface OutputPaths {
   dir: string;
   predictionsCsv: string;
   skippedCsv: string;
   report: string;
+  htmlReport: string;
 }
 
 export function outputPaths(dir: string, d: IsoDate, tag?: string): OutputPaths {
@@ -36,6 +39,7 @@ export function outputPaths(dir: string, d: IsoDate, tag?: string): OutputPaths 
     predictionsCsv: path.join(dir, predictionsCsvName(d, tag)),
     skippedCsv: path.join(dir, skippedCsvName(d, tag)),
     report: path.join(dir, reportName(d, tag)),
+    htmlReport: path.join(dir, htmlReportName(d, tag)),
   };
 }
 

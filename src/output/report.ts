@@ -8,6 +8,7 @@ import type { RunCounts } from '../predictions/types.js';
 import { formatDuration } from '../util/format.js';
 import { whyText } from './drivers.js';
 import type { Scorecard } from '../model/evaluate.js';
+import { challengerLines, driftLines, type MonitorSections } from './monitoring.js';
 
 export interface StageTiming {
   name: string;
@@ -28,6 +29,8 @@ export interface ReportInput {
   stages: StageTiming[];
   outputs: { database: string; dbRows: number; csv: string; csvRows: number; skippedCsv: string; skippedRows: number };
   maxErrorRate: number;
+  /** Skips that do not count against the budget (NO_PRICE_BAND), and the budget's share; absent or 0: every skip counts. */
+  budget?: { exempt: number; share: number };
   /** A subset run's selection (--codes, --limit, --earnings-within); undefined for a full run. */
   subset?: string;
   /** Why a run did not publish its outputs as the date's (docs/runs.md); undefined when it did. */
@@ -41,6 +44,8 @@ export interface ReportInput {
   explanationBasis?: string;
   /** The scorecard (README "The scorecard"); undefined when no prediction's outcome is known yet. */
   scorecard?: Scorecard;
+  /** Drift and the challenger (docs/monitoring.md). */
+  monitor?: MonitorSections;
 }
 
 const LINE = '='.repeat(40);
@@ -73,7 +78,9 @@ export function renderReport(r: ReportInput): string {
     '',
     'SUMMARY:',
     `- Total Stocks Processed: ${int(c.processed)} of ${int(c.universe)} active`,
-    `- Stocks Skipped: ${int(c.skipped)} (${pct(c.skipped, c.universe)}; budget ${(100 * r.maxErrorRate).toFixed(1)}%)`,
+    r.budget && r.budget.exempt > 0
+      ? `- Stocks Skipped: ${int(c.skipped)} (${pct(c.skipped, c.universe)}; ${int(r.budget.exempt)} with no price band are not counted: ${(100 * r.budget.share).toFixed(1)}% of the other ${int(c.universe - r.budget.exempt)} against the budget of ${(100 * r.maxErrorRate).toFixed(1)}%)`
+      : `- Stocks Skipped: ${int(c.skipped)} (${pct(c.skipped, c.universe)}; budget ${(100 * r.maxErrorRate).toFixed(1)}%)`,
   );
   for (const [reason, n] of Object.entries(r.skippedByReason).sort()) lines.push(`    ${reason}: ${int(n)}`);
   lines.push(
@@ -96,6 +103,9 @@ export function renderReport(r: ReportInput): string {
   });
   if (r.ranked.length === 0) lines.push('(no stocks scored)');
   lines.push('', ...scorecardLines(r.scorecard));
+  lines.push('', ...driftLines(r.monitor));
+  const ch = challengerLines(r.monitor);
+  if (ch.length > 0) lines.push('', ...ch);
   const total = r.stages.reduce((a, s) => a + s.ms, 0);
   lines.push('', 'PERFORMANCE:');
   for (const s of r.stages) {

@@ -27,6 +27,10 @@ import type {
   FetchFileOutcome,
   FetchRunRow,
   BatchRunRow,
+  ChallengerInput,
+  ChallengerRunRow,
+  DriftInput,
+  DriftSubjectRow,
   ModelRef,
   OutcomeFilter,
   OutcomeInput,
@@ -39,6 +43,7 @@ import type {
   RunRows,
   RunStart,
   SkipRow,
+  StoredDrift,
   StoredExplanation,
   StoredFeatures,
 } from './types.js';
@@ -83,8 +88,20 @@ const SQL = {
           ORDER BY finished_at DESC, rowid DESC LIMIT 1) r
     LEFT JOIN daily_predictions p ON p.bse_code = ? AND p.prediction_date = r.prediction_date AND p.model_version = r.model_version`,
   hasSucceeded: `SELECT 1 FROM batch_runs WHERE prediction_date = ? AND published = 1 AND status = 'succeeded' AND model_name = ? AND model_version = ? LIMIT 1`,
-  rowsModel: `SELECT model_version, model_type FROM daily_predictions
+  // A challenger's rows (challenger_runs) are never a date's default rows.
+  rowsModel: `SELECT model_version, model_type FROM daily_predictions d
+    WHERE prediction_date = ? AND NOT EXISTS (SELECT 1 FROM challenger_runs c WHERE c.prediction_date = d.prediction_date AND c.model_version = d.model_version)
+    ORDER BY prediction_timestamp DESC, prediction_id DESC LIMIT 1`,
+  rowsModelBefore007: `SELECT model_version, model_type FROM daily_predictions
     WHERE prediction_date = ? ORDER BY prediction_timestamp DESC, prediction_id DESC LIMIT 1`,
+  driftRun: 'SELECT * FROM drift_runs WHERE run_id = ?',
+  driftSubjects: 'SELECT subject, kind, psi, level, missing_expected, missing_actual, bins FROM drift_subjects WHERE run_id = ? ORDER BY position',
+  challengerRun: 'SELECT * FROM challenger_runs WHERE prediction_date = ? AND model_version = ?',
+  challengersOfDate: 'SELECT * FROM challenger_runs WHERE prediction_date = ? ORDER BY recorded_at DESC',
+  modelRun: `SELECT * FROM batch_runs WHERE prediction_date = ? AND ${COMPLETED} AND model_version = ?
+    ORDER BY finished_at DESC, rowid DESC LIMIT 1`,
+  latestModelDate: `SELECT max(d) FROM (SELECT max(prediction_date) AS d FROM batch_runs WHERE ${COMPLETED} AND model_version = ?
+    UNION ALL SELECT max(prediction_date) FROM challenger_runs WHERE model_version = ?)`,
   prediction: `SELECT bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence,
       model_version, model_type, prediction_timestamp
     FROM daily_predictions WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
@@ -104,11 +121,26 @@ const SQL = {
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ?`,
   drivers: `SELECT feature, feature_value, contribution FROM prediction_drivers
     WHERE bse_code = ? AND prediction_date = ? AND model_version = ? ORDER BY rank`,
-  pendingOutcomes: `SELECT DISTINCT b.prediction_date, b.model_name, b.model_version FROM batch_runs b
-    WHERE b.published = 1 AND b.model_version IS NOT NULL
-      AND EXISTS (SELECT 1 FROM daily_predictions p WHERE p.prediction_date = b.prediction_date AND p.model_version = b.model_version)
-      AND NOT EXISTS (SELECT 1 FROM prediction_outcomes o WHERE o.prediction_date = b.prediction_date AND o.model_version = b.model_version)
-    ORDER BY b.prediction_date, b.model_version`,
+  completedRuns: `SELECT b.* FROM batch_runs b WHERE ${COMPLETED}
+      AND b.rowid = (SELECT c.rowid FROM batch_runs c WHERE c.prediction_date = b.prediction_date AND ${COMPLETED.replace(/\b(published|status|model_version)\b/g, 'c.$1')}
+                     ORDER BY c.finished_at DESC, c.rowid DESC LIMIT 1)
+    ORDER BY b.prediction_date DESC LIMIT ?`,
+  predictionHistory: `SELECT p.bse_code, p.nse_symbol, p.company_name, p.prediction_date, p.predicted_label, p.probability, p.confidence,
+      p.model_version, p.model_type, p.prediction_timestamp, o.hit AS hit,
+      EXISTS (SELECT 1 FROM batch_runs r WHERE r.prediction_date = p.prediction_date AND r.model_version = p.model_version
+              AND r.rowid = (SELECT c.rowid FROM batch_runs c WHERE c.prediction_date = p.prediction_date AND ${COMPLETED.replace(/\b(published|status|model_version)\b/g, 'c.$1')}
+                             ORDER BY c.finished_at DESC, c.rowid DESC LIMIT 1)) AS completed
+    FROM daily_predictions p
+    LEFT JOIN prediction_outcomes o ON o.bse_code = p.bse_code AND o.prediction_date = p.prediction_date AND o.model_version = p.model_version
+    WHERE p.bse_code = ? ORDER BY p.prediction_date DESC, p.model_version LIMIT ?`,
+  // Champions' published rows and challengers' rows (challenger_runs, migration 007) alike.
+  pendingOutcomes: `SELECT prediction_date, min(model_name) AS model_name, model_version FROM (
+      SELECT b.prediction_date, b.model_name, b.model_version FROM batch_runs b WHERE b.published = 1 AND b.model_version IS NOT NULL
+      UNION SELECT c.prediction_date, c.model_name, c.model_version FROM challenger_runs c) x
+    WHERE EXISTS (SELECT 1 FROM daily_predictions p WHERE p.prediction_date = x.prediction_date AND p.model_version = x.model_version)
+      AND NOT EXISTS (SELECT 1 FROM prediction_outcomes o WHERE o.prediction_date = x.prediction_date AND o.model_version = x.model_version)
+    GROUP BY prediction_date, model_version
+    ORDER BY prediction_date, model_version`,
   predictionCodes: 'SELECT bse_code FROM daily_predictions WHERE prediction_date = ? AND model_version = ? ORDER BY bse_code',
   predictionsToJudge: 'SELECT bse_code, probability, predicted_label, confidence FROM daily_predictions WHERE prediction_date = ? AND model_version = ?',
   outcomeDates: 'SELECT DISTINCT model_version, prediction_date FROM prediction_outcomes',
@@ -334,7 +366,14 @@ export class PredictionsStore {
 
   /** For a date without any completed run: the model version whose rows were written last (rows written by hand or an older version). */
   lastRowsModel(date: IsoDate): { model_version: string; model_type: string | null } | undefined {
-    const r = this.src.run(SQL.rowsModel, (st) => st.get(date) as { model_version: string | null; model_type: string | null } | undefined);
+    type Row = { model_version: string | null; model_type: string | null } | undefined;
+    let r: Row;
+    try {
+      r = this.src.run(SQL.rowsModel, (st) => st.get(date) as Row);
+    } catch {
+      // A predictions.db from before migration 007 (opened read-only, not migrated) has no challenger rows.
+      r = this.src.run(SQL.rowsModelBefore007, (st) => st.get(date) as Row);
+    }
     return r && r.model_version !== null ? { model_version: r.model_version, model_type: r.model_type } : undefined;
   }
 
@@ -447,6 +486,19 @@ export class PredictionsStore {
     };
   }
 
+  /** The completed run of each prediction date (completedRun), newest date first, at most `limit` dates (the dashboard's date picker). */
+  completedRuns(limit: number): BatchRunRow[] {
+    return this.src.run(SQL.completedRuns, (st) => st.all(limit) as BatchRunRow[]) ?? [];
+  }
+
+  /**
+   * A stock's stored predictions, newest first (at most `limit`), each with its realised outcome
+   * (hit 1/0, or null while its horizon has not passed) and the run that wrote the date's rows when it is the date's completed run.
+   */
+  predictionHistory(code: string, limit: number): (PredictionRow & { hit: 0 | 1 | null; completed: 0 | 1 })[] {
+    return (this.src.run(SQL.predictionHistory, (st) => st.all(code, limit)) ?? []) as (PredictionRow & { hit: 0 | 1 | null; completed: 0 | 1 })[];
+  }
+
   /** Published (date, model) pairs whose rows have no realised outcomes yet, oldest first. */
   pendingOutcomes(): PendingOutcome[] {
     return this.src.run(SQL.pendingOutcomes, (st) => st.all() as PendingOutcome[]) ?? [];
@@ -498,12 +550,168 @@ export class PredictionsStore {
     return this.src.run(SQL.topOutcomes, (st) => st.all(modelVersion, date, k) as OutcomeRow[]) ?? [];
   }
 
+  /**
+   * A model version's judged rows from `from` to `to`, summed per calibration bin: `bins` bins of
+   * width 1/bins, (lower, upper], the first including 0 (calibrationTable's rule in src/model/train/metrics.ts),
+   * so that the scorecard's calibration never reads the rows themselves. Only non-empty bins, by bin.
+   */
+  calibrationSums(modelVersion: string, from: IsoDate, to: IsoDate, bins: number): { bin: number; rows: number; sum_p: number; hits: number }[] {
+    // The bin is the number of inner edges the probability is above (edges as calibrationTable computes them).
+    const bin = Array.from({ length: bins - 1 }, (_, k) => `(probability > ${String((k + 1) * (1 / bins))})`).join(' + ') || '0';
+    const sql = `SELECT ${bin} AS bin, count(*) AS rows, sum(probability) AS sum_p, sum(hit) AS hits FROM prediction_outcomes
+      WHERE model_version = ? AND prediction_date >= ? AND prediction_date <= ? GROUP BY 1 ORDER BY 1`;
+    return (this.src.run(sql, (st) => st.all(modelVersion, from, to)) ?? []) as { bin: number; rows: number; sum_p: number; hits: number }[];
+  }
+
   /** A date's number of recorded outcomes of one model version, and of hits among them. */
   outcomeCounts(date: IsoDate, modelVersion: string): { rows: number; hits: number } {
     return this.src.run(SQL.outcomeCounts, (st) => st.get(modelVersion, date) as { rows: number; hits: number }) ?? { rows: 0, hits: 0 };
   }
 
+  /** Runs a read of the tables of migration 007; undefined when the database predates it (read-only, not migrated). */
+  private since007<T>(fn: () => T | undefined): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (/no such table/.test((e as Error).message)) return undefined;
+      throw e;
+    }
+  }
+
+  /** A run's stored drift (docs/monitoring.md), if it compared its rows with a reference. */
+  driftOfRun(runId: string): StoredDrift | undefined {
+    return this.since007(() => {
+      const r = this.src.run(SQL.driftRun, (st) => st.get(runId)) as Record<string, unknown> | undefined;
+      if (!r) return undefined;
+      const subjects = (this.src.run(SQL.driftSubjects, (st) => st.all(runId)) ?? []) as Record<string, unknown>[];
+      const rows: DriftSubjectRow[] = subjects.map((x) => ({
+        name: x.subject as string,
+        kind: x.kind as DriftSubjectRow['kind'],
+        psi: x.psi as number,
+        level: x.level as DriftSubjectRow['level'],
+        bins: JSON.parse(x.bins as string) as DriftSubjectRow['bins'],
+        missing_expected: x.missing_expected as number,
+        missing_actual: x.missing_actual as number,
+      }));
+      const score = rows.find((x) => x.kind === 'score');
+      if (!score) return undefined;
+      return {
+        run_id: runId,
+        prediction_date: r.prediction_date as string,
+        model_name: r.model_name as string,
+        model_version: r.model_version as string,
+        reference_source: r.reference_source as StoredDrift['reference_source'],
+        reference_rows: r.reference_rows as number,
+        reference_from: r.reference_from as string | null,
+        reference_to: r.reference_to as string | null,
+        rows: r.rows as number,
+        thresholds: { moderate: r.psi_moderate as number, significant: r.psi_significant as number },
+        floor: r.psi_floor as number,
+        features: rows.filter((x) => x.kind === 'feature'),
+        score,
+        recorded_at: r.recorded_at as string,
+      };
+    });
+  }
+
+  /** The drift of a date's completed run (of the latest date with a completed run when no date is given). */
+  driftOfDate(date?: IsoDate): { run?: BatchRunRow; drift?: StoredDrift } {
+    const run = date === undefined ? this.latestCompletedRun() : this.completedRun(date);
+    return run ? { run, drift: this.driftOfRun(run.run_id) } : {};
+  }
+
+  /** A challenger's record for a date (challenger_runs). */
+  challengerRun(date: IsoDate, modelVersion: string): ChallengerRunRow | undefined {
+    return this.since007(() => {
+      const r = this.src.run(SQL.challengerRun, (st) => st.get(date, modelVersion)) as (Omit<ChallengerRunRow, 'comparison'> & { comparison: string | null }) | undefined;
+      return r ? { ...r, comparison: r.comparison === null ? null : JSON.parse(r.comparison) } : undefined;
+    });
+  }
+
+  /** The challengers recorded for a date, latest first. */
+  challengersOfDate(date: IsoDate): ChallengerRunRow[] {
+    return (
+      this.since007(() =>
+        ((this.src.run(SQL.challengersOfDate, (st) => st.all(date)) ?? []) as (Omit<ChallengerRunRow, 'comparison'> & { comparison: string | null })[]).map((r) => ({
+          ...r,
+          comparison: r.comparison === null ? null : JSON.parse(r.comparison),
+        })),
+      ) ?? []
+    );
+  }
+
+  /**
+   * The run whose rows of `modelVersion` answer for `date` (`?model=`): the date's completed run of that
+   * version, else the batch run that scored it as the challenger. Undefined when the version has no rows that date.
+   */
+  modelRun(date: IsoDate, modelVersion: string): RunKey | undefined {
+    const run = this.src.run(SQL.modelRun, (st) => st.get(date, modelVersion) as BatchRunRow | undefined);
+    if (run) return run;
+    const c = this.challengerRun(date, modelVersion);
+    return c ? { run_id: c.run_id, prediction_date: c.prediction_date, as_of_session: c.as_of_session, model_version: c.model_version, model_type: c.model_type } : undefined;
+  }
+
+  /** The latest date with rows of a model version (a completed run of it, or it as the challenger). */
+  latestModelDate(modelVersion: string): IsoDate | undefined {
+    const q = (sql: string, ...p: string[]): string | undefined => this.src.run(sql, (st) => (st.pluck().get(...p) as string | null) ?? undefined);
+    return (
+      this.since007(() => q(SQL.latestModelDate, modelVersion, modelVersion)) ??
+      q(`SELECT max(prediction_date) FROM batch_runs WHERE ${COMPLETED} AND model_version = ?`, modelVersion)
+    );
+  }
+
   // ---- writes ------------------------------------------------------------
+
+  /** Stores a run's drift (replacing any stored for the run). */
+  recordDrift(runId: string, date: IsoDate, d: DriftInput): void {
+    const db = this.writable();
+    const insRun = db.prepare(
+      `INSERT OR REPLACE INTO drift_runs (run_id, prediction_date, model_name, model_version, reference_source, reference_rows, reference_from, reference_to,
+         rows, psi_moderate, psi_significant, psi_floor, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const del = db.prepare('DELETE FROM drift_subjects WHERE run_id = ?');
+    const ins = db.prepare(
+      'INSERT INTO drift_subjects (run_id, subject, kind, position, psi, level, missing_expected, missing_actual, bins) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    db.transaction(() => {
+      insRun.run(runId, date, d.model_name, d.model_version, d.reference_source, d.reference_rows, d.reference_from, d.reference_to, d.rows,
+        d.thresholds.moderate, d.thresholds.significant, d.floor, new Date().toISOString());
+      del.run(runId);
+      [...d.features, d.score].forEach((x, i) =>
+        ins.run(runId, x.name, x.kind, i, x.psi, x.level, x.missing_expected, x.missing_actual, JSON.stringify(x.bins)),
+      );
+    }).immediate();
+  }
+
+  /**
+   * Stores a challenger's rows of a date under its own model_version, and its record (challenger_runs),
+   * in one transaction. Refuses (throws) when the version is the one the date's completed run published:
+   * the champion's rows are never replaced by a challenger's.
+   */
+  recordChallenger(c: ChallengerInput): number {
+    const db = this.writable();
+    const champion = this.completedRun(c.date);
+    if (champion?.model_version === c.modelVersion) throw new Error(`challenger ${c.modelName}/${c.modelVersion} has the version of ${c.date}'s published rows`);
+    const delPred = db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?');
+    const insPred = db.prepare(
+      `INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type, prediction_timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
+    const insRun = db.prepare(
+      `INSERT OR REPLACE INTO challenger_runs (prediction_date, model_version, model_name, model_type, model_sha256, as_of_session, run_id, champion_version, rows, comparison, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    db.transaction(() => {
+      delPred.run(c.date, c.modelVersion);
+      for (const p of c.predictions)
+        insPred.run(p.bse_code, p.nse_symbol, p.company_name, c.date, p.label, round6(p.probability), p.confidence, c.modelVersion, c.modelType, c.timestamp);
+      delOutcomes.run(c.modelVersion, c.date);
+      insRun.run(c.date, c.modelVersion, c.modelName, c.modelType, c.sha256, c.asOf, c.runId, c.championVersion, c.predictions.length,
+        c.comparison === undefined ? null : JSON.stringify(c.comparison), new Date().toISOString());
+    }).immediate();
+    return c.predictions.length;
+  }
 
   startRun(r: RunStart): void {
     this.writable()
@@ -548,6 +756,7 @@ export class PredictionsStore {
       'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
+    const delChallenger = db.prepare('DELETE FROM challenger_runs WHERE prediction_date = ? AND model_version = ?');
     const r = rows;
     db.transaction(() => {
       delPred.run(r.date, r.modelVersion);
@@ -572,6 +781,8 @@ export class PredictionsStore {
       delDrv.run(r.date, r.modelVersion);
       // The date's outcomes of this model were of the rows just replaced: recorded again once known.
       delOutcomes.run(r.modelVersion, r.date);
+      // Its rows are now the date's published rows, no longer a challenger's (migration 007).
+      delChallenger.run(r.date, r.modelVersion);
       for (const e of r.explanations ?? []) {
         insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
         e.drivers.forEach((d, k) =>

@@ -262,3 +262,68 @@ export interface FetchRunRow {
   exit_code: number;
   files_json: string;
 }
+
+/** One feature's (or the score's) PSI in a run, as stored (drift_subjects); the shape of src/model/drift.ts SubjectDrift. */
+export interface DriftSubjectRow {
+  name: string;
+  kind: 'feature' | 'score';
+  psi: number;
+  level: 'stable' | 'moderate' | 'significant';
+  bins: { lower: number | null; upper: number | null; expected: number; actual: number }[];
+  missing_expected: number;
+  missing_actual: number;
+}
+
+/** A run's drift as the batch hands it to the store (the shape of src/model/drift.ts DriftReport). */
+export interface DriftInput {
+  model_name: string;
+  model_version: string;
+  reference_source: 'training' | 'profile';
+  reference_rows: number;
+  reference_from: string | null;
+  reference_to: string | null;
+  rows: number;
+  thresholds: { moderate: number; significant: number };
+  floor: number;
+  features: DriftSubjectRow[];
+  score: DriftSubjectRow;
+}
+
+/** A run's stored drift (drift_runs + drift_subjects). */
+export interface StoredDrift extends DriftInput {
+  run_id: string;
+  prediction_date: IsoDate;
+  recorded_at: string;
+}
+
+/** A challenger's rows of a date, scored beside the champion (challenger_runs + daily_predictions). */
+export interface ChallengerInput {
+  runId: string;
+  date: IsoDate;
+  asOf: IsoDate;
+  modelName: string;
+  modelVersion: string;
+  modelType: string;
+  sha256: string;
+  championVersion: string;
+  predictions: readonly PredictionInput[];
+  timestamp: string;
+  /** The batch's comparison (src/model/compare.ts ChallengerComparison), stored as JSON. */
+  comparison: unknown;
+}
+
+/** A row of challenger_runs. */
+export interface ChallengerRunRow {
+  prediction_date: IsoDate;
+  model_version: string;
+  model_name: string;
+  model_type: string | null;
+  model_sha256: string | null;
+  as_of_session: string | null;
+  run_id: string;
+  champion_version: string;
+  rows: number;
+  /** Parsed comparison JSON (null when none was stored). */
+  comparison: unknown;
+  recorded_at: string;
+}

@@ -12,9 +12,12 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AjvCompiler } from '@fastify/ajv-compiler';
-import type { ServerConfig } from '../config.js';
+import { PACKAGE_ROOT, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { ModelLoader } from '../model/loader.js';
 import { ApiError, clientErrorHandler, errorBody, toApiError } from './errors.js';
@@ -69,7 +72,12 @@ export interface AppDeps {
   shutdownBuildGraceMs?: number;
   /** Node process metrics in /metrics (default true). */
   defaultMetrics?: boolean;
+  /** The dashboard's built assets (default dist/web of the package, written by `npm run build`). */
+  webDir?: string;
 }
+
+/** Where `npm run build` puts the dashboard (web/ bundled by esbuild: scripts/build-web.mjs). */
+export const DEFAULT_WEB_DIR = path.join(PACKAGE_ROOT, 'dist', 'web');
 
 
 /**
@@ -154,6 +162,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       lastRun: () => (service.predictions.usable() ? service.predictions.lastRun() : null),
       dates: () => ({ ...service.dates.stats, queued: service.dates.queued }),
       scorecard: () => service.performance.scorecard(),
+      drift: () => service.performance.latestDrift(),
     },
     { defaultMetrics: deps.defaultMetrics },
   );
@@ -245,6 +254,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         { name: 'predictions', description: 'stored and on-demand predictions' },
         { name: 'features', description: 'the 25 model inputs' },
         { name: 'operations', description: 'health, metrics and models' },
+        { name: 'dashboard', description: 'read-only views for the dashboard at /' },
       ],
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'STOCKFLOW_ADMIN_TOKEN' } } },
     },
@@ -262,6 +272,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   await app.register(apiRoutes, { prefix: API_PREFIX });
+
+  // ---- the dashboard at / (web/, bundled at build time; nothing from a CDN)
+  const webDir = deps.webDir ?? DEFAULT_WEB_DIR;
+  if (existsSync(path.join(webDir, 'index.html'))) {
+    // One route per built file (no wildcard), so unknown paths keep the common 404 body.
+    await app.register(fastifyStatic, { root: webDir, prefix: '/', wildcard: false, index: 'index.html', cacheControl: true, maxAge: 0 });
+  } else {
+    app.get('/', { schema: { hide: true } }, async () => {
+      throw new ApiError('NOT_FOUND', `the dashboard is not built (${path.basename(webDir)}/index.html is missing): run npm run build`);
+    });
+  }
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(`${API_PREFIX}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
   app.get(`${API_PREFIX}/docs`, { schema: { hide: true } }, async (_req, reply) => reply.redirect('/docs', 302));

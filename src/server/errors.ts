@@ -39,7 +39,7 @@ export interface ErrorBody {
   error: ErrorCode;
   message: string;
   bse_code?: string;
-  /** For FEATURE_EXTRACTION_FAILED: the skip reason (NO_PRICE_DATA, INSUFFICIENT_HISTORY, TOO_MANY_MISSING, STALE_DATA). */
+  /** For FEATURE_EXTRACTION_FAILED: the skip reason (NO_PRICE_DATA, INSUFFICIENT_HISTORY, TOO_MANY_MISSING, STALE_DATA, NO_PRICE_BAND). */
   reason?: string;
   timestamp: string;
   request_id: string;

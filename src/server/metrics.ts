@@ -8,6 +8,7 @@ import type { LoaderStats } from '../model/loader.js';
 import type { BatchRunSummaryT } from './schemas.js';
 import type { DateContextStats } from './date-contexts.js';
 import type { Scorecard } from '../model/evaluate.js';
+import type { DriftReport } from '../model/drift.js';
 
 export interface MetricSources {
   loader: () => LoaderStats;
@@ -16,6 +17,8 @@ export interface MetricSources {
   dates?: () => DateContextStats & { queued: number };
   /** The scorecard of GET /performance (undefined until an outcome is known). */
   scorecard?: () => Scorecard | undefined;
+  /** The latest completed run's drift (GET /monitoring; undefined when its model has no reference). */
+  drift?: () => DriftReport | undefined;
 }
 
 /** A counter whose value is read from elsewhere when scraped. */
@@ -175,6 +178,43 @@ export class ApiMetrics {
       figure('stockflow_scorecard_base_rate', "The share of all that date's scored stocks that hit the upper circuit", (s) => s.base_rate);
       figure('stockflow_scorecard_rolling_precision_at_20', "Precision@20 averaged over the model's last 20 judged dates", (s) => s.rolling_precision);
       figure('stockflow_scorecard_rolling_dates', 'Judged dates in the rolling window (at most 20)', (s) => s.window_dates);
+    }
+    const drift = sources.drift;
+    if (drift) {
+      // docs/monitoring.md: one series per feature, and the score's PSI, of the latest completed run.
+      new Gauge({
+        name: 'stockflow_feature_psi',
+        help: "Population stability index of each feature in the latest completed run against its model's reference (< 0.1 stable, > 0.25 significant by default)",
+        labelNames: ['feature', 'model_version'],
+        registers,
+        collect() {
+          this.reset();
+          const d = drift();
+          if (d) for (const f of d.features) this.set({ feature: f.name, model_version: d.model_version }, f.psi);
+        },
+      });
+      new Gauge({
+        name: 'stockflow_score_psi',
+        help: "Population stability index of the model's score in the latest completed run against its reference",
+        labelNames: ['model_version'],
+        registers,
+        collect() {
+          this.reset();
+          const d = drift();
+          if (d) this.set({ model_version: d.model_version }, d.score.psi);
+        },
+      });
+      new Gauge({
+        name: 'stockflow_drift_significant_features',
+        help: 'Features whose PSI is above the significant threshold in the latest completed run',
+        labelNames: ['model_version'],
+        registers,
+        collect() {
+          this.reset();
+          const d = drift();
+          if (d) this.set({ model_version: d.model_version }, d.features.filter((f) => f.level === 'significant').length);
+        },
+      });
     }
     if (o.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

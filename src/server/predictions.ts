@@ -97,6 +97,17 @@ export class PredictionsReader {
     return { run_id: null, prediction_date: date, as_of_session: null, model_version: rows.model_version, model_type: rows.model_type };
   }
 
+  /**
+   * `?model=<version>`: the run whose rows of that version answer for `date` (a completed run of it, or
+   * the run that scored it as the challenger); without a date, the latest date with rows of it.
+   */
+  runForModel(date: IsoDate | undefined, modelVersion: string): RunRef | undefined {
+    const d = date ?? this.store.latestModelDate(modelVersion);
+    if (d === undefined) return undefined;
+    const r = this.store.modelRun(d, modelVersion);
+    return r ? runRef(r) : undefined;
+  }
+
   prediction(code: string, run: RunRef): StoredPredictionT | undefined {
     const r = this.store.prediction(code, run.prediction_date, run.model_version);
     return r ? stored(r, run) : undefined;

@@ -49,7 +49,7 @@ export const ErrorResponse = Type.Object(
     message: Type.String({ description: 'one sentence for a person' }),
     bse_code: Type.Optional(BseCode),
     reason: Type.Optional(
-      Type.String({ description: 'FEATURE_EXTRACTION_FAILED only: NO_PRICE_DATA, INSUFFICIENT_HISTORY, TOO_MANY_MISSING or STALE_DATA' }),
+      Type.String({ description: 'FEATURE_EXTRACTION_FAILED only: NO_PRICE_DATA, INSUFFICIENT_HISTORY, TOO_MANY_MISSING, STALE_DATA or NO_PRICE_BAND' }),
     ),
     timestamp: Timestamp,
     request_id: Type.String({ description: 'the X-Request-Id of the request; every server log line about it carries the same id' }),
@@ -300,12 +300,18 @@ export const PredictionList = Type.Object(
 );
 export type PredictionListT = Static<typeof PredictionList>;
 
+const ModelVersionParam = Type.String({
+  pattern: '^\\d{1,9}\\.\\d{1,9}\\.\\d{1,9}$',
+  description: 'a model version X.Y.Z: its rows (e.g. the challenger’s) instead of the date’s published rows; without `date`, its latest date',
+});
+
 export const PredictionListQuery = Type.Object({
   date: Type.Optional(Type.String({ format: 'date', description: 'prediction date (default: the latest date with a succeeded batch run)' })),
   confidence: Type.Optional(Confidence),
   label: Type.Optional(Label),
   limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE }),
   offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
+  model: Type.Optional(ModelVersionParam),
 });
 export type PredictionListQueryT = Static<typeof PredictionListQuery>;
 
@@ -316,6 +322,7 @@ export type DateQueryT = Static<typeof DateQuery>;
 
 export const StoredPredictionQuery = Type.Object({
   date: Type.Optional(Type.String({ format: 'date', description: 'prediction date YYYY-MM-DD' })),
+  model: Type.Optional(ModelVersionParam),
   explain: Type.Optional(
     StringEnum(['1', 'true', '0', 'false'] as const, {
       description:
@@ -425,6 +432,12 @@ export const ModelEntry = Type.Object(
     problem: Nullable(Type.String()),
     serving: Type.Boolean({ description: 'the model the server scores with now' }),
     loaded: Type.Boolean({ description: 'an onnxruntime session is open for it' }),
+    drift_reference: Nullable(
+      Type.Object(
+        { source: Type.String(), rows: Type.Integer(), from: Nullable(Type.String()), to: Type.Union([Type.String(), Type.Null()]) },
+        { description: 'the reference distribution drift is measured against (null: none; stockflow models profile builds one)' },
+      ),
+    ),
   },
   { $id: 'ModelEntry' },
 );
@@ -482,6 +495,76 @@ export const PerformanceResponse = Type.Object(
 );
 export type PerformanceResponseT = Static<typeof PerformanceResponse>;
 
+// ------------------------------------------------------------------ monitoring (docs/monitoring.md)
+
+const Level = StringEnum(['stable', 'moderate', 'significant'] as const, { description: 'PSI below the moderate threshold: stable; up to the significant one: moderate; above it: significant' });
+
+export const DriftSubject = Type.Object(
+  {
+    name: Type.String({ description: 'the feature, or `score` for the model’s probability' }),
+    kind: StringEnum(['feature', 'score'] as const),
+    psi: Type.Number({ description: 'population stability index against the model’s reference' }),
+    level: Level,
+    bins: Type.Array(
+      Type.Object({
+        lower: Nullable(Type.Number({ description: 'exclusive lower bound (null: unbounded)' })),
+        upper: Nullable(Type.Number({ description: 'inclusive upper bound (null: unbounded)' })),
+        expected: Type.Number({ description: 'share of the reference rows in the bin' }),
+        actual: Type.Number({ description: 'share of the run’s rows in the bin' }),
+      }),
+    ),
+    missing_expected: Type.Number(),
+    missing_actual: Type.Number(),
+  },
+  { $id: 'DriftSubject' },
+);
+
+export const DriftReportSchema = Type.Object(
+  {
+    model_name: Type.String(),
+    model_version: Type.String(),
+    reference_source: StringEnum(['training', 'profile'] as const),
+    reference_rows: Type.Integer(),
+    reference_from: Nullable(Type.String()),
+    reference_to: Nullable(Type.String()),
+    rows: Type.Integer({ description: 'the run’s rows compared' }),
+    thresholds: Type.Object({ moderate: Type.Number(), significant: Type.Number() }),
+    floor: Type.Number({ description: 'the share an empty bin counts as' }),
+    features: Type.Array(Ref(DriftSubject)),
+    score: Ref(DriftSubject),
+  },
+  { $id: 'DriftReport' },
+);
+
+export const MonitoringQuery = Type.Object({
+  date: Type.Optional(Type.String({ format: 'date', description: 'prediction date (default: the latest date with a completed batch run)' })),
+});
+export type MonitoringQueryT = Static<typeof MonitoringQuery>;
+
+export const MonitoringResponse = Type.Object(
+  {
+    prediction_date: Nullable(IsoDateString),
+    run_id: Nullable(Type.String({ description: 'the date’s completed run' })),
+    model_version: Nullable(Type.String()),
+    drift: Type.Union([Ref(DriftReportSchema), Type.Null()]),
+    shifted: Type.Array(Type.Object({ name: Type.String(), psi: Type.Number(), level: Level }), {
+      description: 'features (and the score) at or above the moderate threshold, worst first',
+    }),
+    challengers: Type.Array(
+      Type.Object({
+        model_name: Type.String(),
+        model_version: Type.String({ description: 'its rows: GET /predictions?model=<this>' }),
+        run_id: Type.String(),
+        rows: Type.Integer(),
+        comparison: Nullable(Type.Record(Type.String(), Type.Unknown(), { description: 'top-20 overlap, Spearman rank correlation, labels that differ' })),
+      }),
+    ),
+    note: Nullable(Type.String({ description: 'why there is no drift section' })),
+  },
+  { $id: 'MonitoringResponse' },
+);
+export type MonitoringResponseT = Static<typeof MonitoringResponse>;
+
 /** The shared schemas, registered with `app.addSchema` (components.schemas in the OpenAPI document). */
 export const SHARED_SCHEMAS: readonly TSchema[] = [
   ErrorResponse,
@@ -505,6 +588,9 @@ export const SHARED_SCHEMAS: readonly TSchema[] = [
   ReloadResponse,
   PerformanceScorecard,
   PerformanceResponse,
+  DriftSubject,
+  DriftReportSchema,
+  MonitoringResponse,
 ];
 
 /** `$ref` to the error body, for the error statuses of a route's response map. */

@@ -15,6 +15,7 @@ import { OnDemandScoring } from './services/scoring.js';
 import { PerformanceService } from './services/performance.js';
 import { ServerSources } from './services/sources.js';
 import { StoredPredictions } from './services/stored.js';
+import { DashboardService } from './services/dashboard.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -37,6 +38,7 @@ export class PredictionService {
   readonly health: HealthService;
   readonly models: ModelsService;
   readonly performance: PerformanceService;
+  readonly dashboard: DashboardService;
 
   constructor(o: ServiceOptions) {
     this.sources = new ServerSources(o);
@@ -45,6 +47,7 @@ export class PredictionService {
     this.health = new HealthService(this.sources);
     this.models = new ModelsService(this.sources);
     this.performance = new PerformanceService(this.sources);
+    this.dashboard = new DashboardService(this.sources, o.dataDir);
   }
 
   get market(): ServerSources['market'] {

@@ -7,7 +7,7 @@
  * them), deliberately independent of src/market/calendar.ts.
  */
 import Database from 'better-sqlite3';
-import { MARKET_POST_LOAD_SQL, marketSchemaSql, type Db } from '../../src/market/db.js';
+import { EXCHANGE_TABLES, MARKET_POST_LOAD_SQL, marketSchemaSql, type Db } from '../../src/market/db.js';
 
 export interface FixtureStock {
   code: string;
@@ -15,7 +15,8 @@ export interface FixtureStock {
   status?: 'ACTIVE' | 'SUSPENDED' | 'DELISTED';
   /** null = unknown market cap (log_market_cap is then missing). */
   marketCapCr?: number | null;
-  bandPct?: 2 | 5 | 10 | 20;
+  /** The master list's band (default 20); null = No Band. */
+  bandPct?: 2 | 5 | 10 | 20 | 40 | null;
   name?: string;
 }
 
@@ -93,7 +94,7 @@ export class MarketFixture {
   stock(s: FixtureStock): this {
     this.db
       .prepare('INSERT INTO master_stock_list (bse_code, nse_symbol, company_name, sector, status, market_cap_cr, circuit_band_pct, listed_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(s.code, `S${s.code}`, s.name ?? `Company ${s.code}`, s.sector ?? 'Alpha', s.status ?? 'ACTIVE', s.marketCapCr === undefined ? 1000 : s.marketCapCr, s.bandPct ?? 20, null);
+      .run(s.code, `S${s.code}`, s.name ?? `Company ${s.code}`, s.sector ?? 'Alpha', s.status ?? 'ACTIVE', s.marketCapCr === undefined ? 1000 : s.marketCapCr, s.bandPct === undefined ? 20 : s.bandPct, null);
     return this;
   }
 
@@ -126,6 +127,36 @@ export class MarketFixture {
 
   holiday(date: string, name = 'Holiday'): this {
     this.db.prepare('INSERT INTO market_holidays (holiday_on, name) VALUES (?, ?)').run(date, name);
+    return this;
+  }
+
+  // ── exchange tables (what `data import-exchange` writes), filled directly by the read-side tests ──
+
+  /** A price_bands row: `band` (null = No Band) in force from `effectiveFrom` on. */
+  band(code: string, effectiveFrom: string, band: 2 | 5 | 10 | 20 | 40 | null, remarks: string | null = null): this {
+    this.db.prepare('INSERT INTO price_bands (bse_code, effective_from, band_pct, remarks) VALUES (?, ?, ?, ?)').run(code, effectiveFrom, band, remarks);
+    return this;
+  }
+
+  /** A session whose bh file was imported, with the listed stocks' hits (`codes`, upper side unless `side`). */
+  hitSession(date: string, codes: readonly string[] = [], side: 'upper' | 'lower' = 'upper', exchange: 'NSE' | 'BSE' = 'NSE'): this {
+    this.db.prepare('INSERT OR IGNORE INTO circuit_hit_sessions (trade_date, exchange) VALUES (?, ?)').run(date, exchange);
+    const ins = this.db.prepare('INSERT INTO circuit_hits (bse_code, trade_date, side) VALUES (?, ?, ?)');
+    for (const c of codes) ins.run(c, date, side);
+    return this;
+  }
+
+  /** A corporate action: factor = new shares per old share (split 10→5: 2, BONUS 1:2: 1.5, a consolidation < 1). */
+  action(code: string, exDate: string, kind: 'split' | 'consolidation' | 'bonus', factor: number, purpose = `${kind} ${factor}`): this {
+    this.db
+      .prepare('INSERT INTO corporate_actions (bse_code, ex_date, kind, factor, purpose, source) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(code, exDate, kind, factor, purpose, 'test');
+    return this;
+  }
+
+  /** Drops the exchange tables: a market.db made before they existed. */
+  dropExchangeTables(): this {
+    for (const t of EXCHANGE_TABLES) this.db.exec(`DROP TABLE IF EXISTS ${t}`);
     return this;
   }
 

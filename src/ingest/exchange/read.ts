@@ -9,7 +9,7 @@
  * SKIPPED_MEMBER) are recognised by their name and skipped, but only when their header
  * is not one of the used kinds: a used kind is always read, whatever the file is called.
  */
-import { INVALID_BYTE, readCsvStream, type CsvRecord } from '../csv.js';
+import { INVALID_BYTE, readCsvBatches, type CsvRecord } from '../csv.js';
 import { formatError, matchHeader, unrecognisedMessage } from './kinds.js';
 import { rowParser } from './parsers.js';
 import { fileSources, listFiles, type IgnoredFile, type Source } from './sources.js';
@@ -69,22 +69,34 @@ export function leaveOut(r: ExchangeRecord, series: ReadonlySet<string>): string
   return null;
 }
 
-async function* events(source: Source, series: ReadonlySet<string>): AsyncGenerator<ExchangeEvent> {
-  const it = readCsvStream(source.open(), source.ref.label)[Symbol.asyncIterator]();
+/** The events of one source, in batches (one per batch of CSV records). */
+async function* events(source: Source, series: ReadonlySet<string>): AsyncGenerator<ExchangeEvent[]> {
+  const it = readCsvBatches(source.open(), source.ref.label)[Symbol.asyncIterator]();
+  let buf: CsvRecord[] = [];
+  let pos = 0;
+  const nextRecord = async (): Promise<IteratorResult<CsvRecord>> => {
+    while (pos >= buf.length) {
+      const r = await it.next();
+      if (r.done) return { done: true, value: undefined };
+      buf = r.value;
+      pos = 0;
+    }
+    return { done: false, value: buf[pos++] };
+  };
   const skippable = SKIPPED_MEMBER.exec(source.name);
   let first: IteratorResult<CsvRecord>;
   try {
-    first = await it.next();
+    first = await nextRecord();
   } catch (e) {
     if (skippable) {
-      yield { type: 'skipped', source: source.ref, member: (skippable[1] ?? skippable[2]).toLowerCase() };
+      yield [{ type: 'skipped', source: source.ref, member: (skippable[1] ?? skippable[2]).toLowerCase() }];
       return;
     }
     throw e;
   }
   if (first.done) {
     if (skippable) {
-      yield { type: 'skipped', source: source.ref, member: (skippable[1] ?? skippable[2]).toLowerCase() };
+      yield [{ type: 'skipped', source: source.ref, member: (skippable[1] ?? skippable[2]).toLowerCase() }];
       return;
     }
     throw formatError(`${source.ref.label}: empty file (no header): not a known exchange file`);
@@ -94,7 +106,7 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
   if (!m.ok) {
     if (skippable) {
       await it.return?.(undefined);
-      yield { type: 'skipped', source: source.ref, member: (skippable[1] ?? skippable[2]).toLowerCase() };
+      yield [{ type: 'skipped', source: source.ref, member: (skippable[1] ?? skippable[2]).toLowerCase() }];
       return;
     }
     throw formatError(unrecognisedMessage(source.ref.label, header, m));
@@ -103,7 +115,7 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
   let pending: CsvRecord | null = null;
   let kind: ExchangeKind;
   if (m.kind === 'udiff-cm') {
-    const next = await it.next();
+    const next = await nextRecord();
     if (next.done) throw formatError(`${source.ref.label}: a UDiFF CM bhavcopy with no rows: cannot tell NSE's from BSE's (by Src); nothing imported`);
     pending = next.value;
     const src = (pending.fields[m.columns.get('SRC') as number] ?? '').trim().toUpperCase();
@@ -114,7 +126,7 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
   } else kind = m.kind;
   // The session date a name carries: the member's own name first, then the zips holding it (PRddmmyy.zip).
   const nameDate = [source.name, ...source.containers].map(dateFromName).find((d) => d !== null) ?? null;
-  yield { type: 'source', source: source.ref, kind, nameDate };
+  const head: ExchangeEvent[] = [{ type: 'source', source: source.ref, kind, nameDate }];
 
   const width = Math.max(...m.columns.values()) + 1;
   const parse = rowParser(kind, m.columns);
@@ -141,20 +153,34 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
   };
   if (pending) {
     const ev = handle(pending);
-    if (ev) yield ev;
+    if (ev) head.push(ev);
   }
+  for (; pos < buf.length; pos++) {
+    const ev = handle(buf[pos]);
+    if (ev) head.push(ev);
+  }
+  yield head;
   for (let r = await it.next(); !r.done; r = await it.next()) {
-    const ev = handle(r.value);
-    if (ev) yield ev;
+    const out: ExchangeEvent[] = [];
+    for (const rec of r.value) {
+      const ev = handle(rec);
+      if (ev) out.push(ev);
+    }
+    if (out.length > 0) yield out;
   }
-  yield { type: 'end', source: source.ref, kind, rows };
+  yield [{ type: 'end', source: source.ref, kind, rows }];
 }
 
 /** Every event of an exchange import over the paths (files, zips, folders). */
 export async function* readExchange(paths: readonly string[], o: ReadOptions = {}): AsyncGenerator<ExchangeEvent> {
+  for await (const batch of readExchangeBatches(paths, o)) yield* batch;
+}
+
+/** The events of `readExchange`, in the same order, in batches (one await per batch of rows, not per row). */
+export async function* readExchangeBatches(paths: readonly string[], o: ReadOptions = {}): AsyncGenerator<ExchangeEvent[]> {
   const series = new Set((o.nseSeries ?? DEFAULT_NSE_SERIES).map((s) => s.toUpperCase()));
   const { files, ignored } = listFiles(paths);
-  for (const f of ignored) yield { type: 'ignored', file: f };
+  if (ignored.length > 0) yield ignored.map((f): ExchangeEvent => ({ type: 'ignored', file: f }));
   for (const file of files) {
     for (const source of fileSources(file)) yield* events(source, series);
   }

@@ -5,7 +5,7 @@
  */
 import { StockflowError } from '../../errors.js';
 import { KIND_ORDER, KIND_TITLES } from './kinds.js';
-import { groupOf, readExchange, type ExchangeEvent, type ReadOptions } from './read.js';
+import { groupOf, readExchangeBatches, type ExchangeEvent, type ReadOptions } from './read.js';
 import type { ExchangeKind, ExchangeReject, PurposeKind } from './types.js';
 
 export interface KindSummary {
@@ -141,7 +141,7 @@ export class ReadTally {
 
 export async function dryRun(paths: readonly string[], o: ReadOptions & { maxRejectRate: number }): Promise<DryRunSummary> {
   const t = new ReadTally(o.maxRejectRate);
-  for await (const ev of readExchange(paths, o)) t.add(ev);
+  for await (const batch of readExchangeBatches(paths, o)) for (const ev of batch) t.add(ev);
   return t.result();
 }
 

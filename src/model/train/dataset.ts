@@ -6,8 +6,7 @@
  * session, i.e. in the sessions from the prediction date on.
  */
 import type { Db } from '../../market/db.js';
-import { activeStocks, closesBetween, priceSessions } from '../../market/reader.js';
-import { isUpperCircuit } from '../../market/circuit.js';
+import { activeStocks, priceSessions, upperCircuitHits } from '../../market/reader.js';
 import type { IsoDate } from '../../market/dates.js';
 import { N_FEATURES } from '../../features/definition.js';
 import { MIN_SESSIONS } from '../../features/indicators.js';
@@ -57,15 +56,13 @@ export function sampleDates(sessions: readonly IsoDate[], o: { horizon: number; 
   return { dates, index: new Map(sessions.map((d, i) => [d, i])) };
 }
 
-/** Labels for stocks scored on `date`: an upper circuit in sessions [date … date + horizon). */
-function labels(db: Db, codes: readonly string[], bands: ReadonlyMap<string, number>, asOf: IsoDate, windowEnd: IsoDate): Uint8Array {
-  const rows = closesBetween(db, asOf, windowEnd);
-  const hit = new Set<string>();
-  for (let i = 1; i < rows.length; i++) {
-    const [code, close] = rows[i];
-    if (rows[i - 1][0] !== code) continue;
-    if (isUpperCircuit(rows[i - 1][1], close, bands.get(code) ?? 20)) hit.add(code);
-  }
+/**
+ * Labels for stocks scored on `date`: an upper-circuit hit in sessions [date … date + horizon),
+ * the moves judged from the as-of session's close (upperCircuitHits: the exchange's list where
+ * it covers a session, else the rule on the band in force and the adjusted closes).
+ */
+function labels(db: Db, codes: readonly string[], asOf: IsoDate, windowEnd: IsoDate): Uint8Array {
+  const hit = upperCircuitHits(db, asOf, windowEnd);
   return Uint8Array.from(codes, (c) => (hit.has(c) ? 1 : 0));
 }
 
@@ -74,7 +71,6 @@ export async function buildDataset(db: Db, marketFile: string, o: DatasetOptions
   const { dates, index } = sampleDates(sessions, o);
   if (dates.length < 4) throw missingInput(`too little history to train: ${sessions.length} sessions in market.db, at least ${MIN_SESSIONS + 4 * (o.horizon + 1)} needed with --horizon ${o.horizon}`);
   const stocks = activeStocks(db);
-  const bands = new Map(stocks.map((s) => [s.bse_code, s.circuit_band_pct]));
   const nValid = Math.max(1, Math.round(dates.length * o.validShare));
   const splitAt = dates.length - nValid;
   const parts: { X: Float32Array[]; y: Uint8Array[]; n: number; dates: IsoDate[] }[] = [
@@ -91,7 +87,7 @@ export async function buildDataset(db: Db, marketFile: string, o: DatasetOptions
     }
     const fs = await computeFeatures(db, marketFile, stocks, date, { threads: o.threads });
     const windowEnd = sessions[(index.get(date) ?? 0) + o.horizon - 1];
-    const y = labels(db, fs.block.codes, bands, fs.ctx.asOf, windowEnd);
+    const y = labels(db, fs.block.codes, fs.ctx.asOf, windowEnd);
     const part = parts[k < splitAt ? 0 : 1];
     part.X.push(fs.block.values);
     part.y.push(y);

@@ -15,6 +15,7 @@ import { exportOnnx } from '../onnx/export.js';
 import { trainGbdt, predictProba, featureImportance, DEFAULT_GBDT_PARAMS, type GbdtParams } from './gbdt.js';
 import { rocAuc, prAuc, f1At, precisionAtK } from './metrics.js';
 import { buildDataset, type DatasetPart } from './dataset.js';
+import { buildReference } from '../drift.js';
 
 export const PARITY_TOLERANCE = 1e-5;
 
@@ -109,6 +110,13 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (!(maxParityError <= PARITY_TOLERANCE)) {
     throw new Error(`ONNX export does not reproduce the trainer: max |Δp| = ${maxParityError} > ${PARITY_TOLERANCE}`);
   }
+  // The drift reference (docs/monitoring.md): each feature's and the score's quantile bins over the training rows.
+  const trainRange = range(ds.train);
+  const driftReference = buildReference(ds.train.X, ds.train.n, FEATURE_NAMES, predictProba(model, ds.train.X, ds.train.n), {
+    source: 'training',
+    from: trainRange.from || null,
+    to: trainRange.to || null,
+  });
   const importance = featureImportance(model);
   const totalMs = Math.round(performance.now() - t0);
   const reg = await registerModel({
@@ -136,6 +144,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         training_ms: totalMs,
         feature_importance: Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, Number(importance[i].toFixed(6))])),
       },
+      drift_reference: driftReference,
     },
   });
   let promoted = false;

@@ -8,6 +8,8 @@ import { predictionRoutes } from './predictions.js';
 import { featureRoutes } from './features.js';
 import { operationRoutes } from './operations.js';
 import { performanceRoutes } from './performance.js';
+import { dashboardRoutes } from './dashboard.js';
+import { monitoringRoutes } from './monitoring.js';
 
 export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(predictRoutes);
@@ -15,4 +17,6 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async (api) => {
   await api.register(featureRoutes);
   await api.register(operationRoutes);
   await api.register(performanceRoutes);
+  await api.register(dashboardRoutes);
+  await api.register(monitoringRoutes);
 };

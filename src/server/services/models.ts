@@ -14,6 +14,13 @@ import { listModels, readAliases } from '../../model/registry.js';
 import { ApiError, hidePaths } from '../errors.js';
 import type { ModelListResponseT, ReloadResponseT } from '../schemas.js';
 import type { ServerSources } from './sources.js';
+import { referenceSummary } from '../../model/drift.js';
+
+/** What GET /models says of a model's drift reference: null when it has none (or an unreadable one). */
+function driftReferenceOf(meta: Record<string, unknown> | null): ModelListResponseT['models'][number]['drift_reference'] {
+  const r = referenceSummary(meta);
+  return r === undefined || 'problem' in r ? null : r;
+}
 
 export class ModelsService {
   constructor(private readonly s: ServerSources) {}
@@ -54,6 +61,7 @@ export class ModelsService {
         problem: e.problem === undefined ? null : hidePaths(e.problem),
         serving: e.ref === stats.current,
         loaded: open.has(e.ref) || e.ref === stats.current,
+        drift_reference: driftReferenceOf(e.meta),
       })),
     };
   }

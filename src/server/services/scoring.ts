@@ -115,6 +115,10 @@ export class OnDemandScoring {
     if (!found.ok) {
       const s = found.skip;
       if (s.reason === 'UNKNOWN_STOCK') return fail(new ApiError('STOCK_NOT_FOUND', `stock ${code} is not in the master list`, { bseCode: code }));
+      if (s.reason === 'NO_PRICE_BAND') {
+        const msg = `stock ${code} has no fixed price band in force for ${date} (NSE 'No Band'): it cannot hit a circuit, so it is not scored`;
+        return fail(new ApiError('FEATURE_EXTRACTION_FAILED', msg, { bseCode: code, reason: s.reason }));
+      }
       return fail(new ApiError('FEATURE_EXTRACTION_FAILED', `features for ${code} on ${date} could not be extracted: ${s.detail}`, { bseCode: code, reason: s.reason }));
     }
     const row = found.row;

@@ -27,8 +27,14 @@ export class StoredPredictions {
     return new ApiError('PREDICTION_NOT_FOUND', 'no batch run has succeeded yet, so there is no latest prediction date: give ?date=');
   }
 
-  runFor(date: IsoDate | undefined): RunRef {
+  runFor(date: IsoDate | undefined, model?: string): RunRef {
     if (date !== undefined && !isIsoDate(date)) throw new ApiError('INVALID_REQUEST', `date '${date}' is not a real calendar date in YYYY-MM-DD form`);
+    if (model !== undefined) {
+      // ?model=: that version's rows (a challenger's included), never another model's.
+      const r = this.s.predictions.runForModel(date, model);
+      if (r) return r;
+      throw new ApiError('PREDICTION_NOT_FOUND', `no predictions of model ${model}${date === undefined ? '' : ` for ${date}`}`);
+    }
     const run = date === undefined ? this.s.predictions.latestRun() : this.s.predictions.runFor(date);
     if (run) return run;
     if (date === undefined) throw this.noPredictions();
@@ -51,7 +57,8 @@ export class StoredPredictions {
   }
 
   /** GET /predictions/{code}: the stored prediction (latest succeeded date by default). */
-  storedPrediction(code: string, date?: IsoDate): StoredPredictionT {
+  storedPrediction(code: string, date?: IsoDate, model?: string): StoredPredictionT {
+    if (model !== undefined) return this.s.predictions.snapshot(() => this.storedPredictionIn(code, date, model));
     if (date === undefined) {
       // The hot path: run and row in one statement, consistent by itself.
       const latest = this.s.predictions.latestPrediction(code);
@@ -60,9 +67,13 @@ export class StoredPredictions {
     return this.s.predictions.snapshot(() => this.storedPredictionIn(code, date));
   }
 
-  private storedPredictionIn(code: string, date?: IsoDate): StoredPredictionT {
+  private storedPredictionIn(code: string, date?: IsoDate, model?: string): StoredPredictionT {
     let run: RunRef;
-    if (date === undefined) {
+    if (model !== undefined) {
+      run = this.runFor(date, model);
+      const row = this.s.predictions.prediction(code, run);
+      if (row) return row;
+    } else if (date === undefined) {
       const latest = this.s.predictions.latestPrediction(code);
       if (latest.row) return latest.row;
       if (!latest.run) throw this.noPredictions();
@@ -88,8 +99,8 @@ export class StoredPredictions {
    * stored for it and the model version that scored it. 404 when no feature row was stored for it;
    * 422 EXPLANATION_UNAVAILABLE when that model cannot be explained (or loaded).
    */
-  async explainStored(code: string, date?: IsoDate): Promise<StoredPredictionT> {
-    const row = this.storedPrediction(code, date);
+  async explainStored(code: string, date?: IsoDate, model?: string): Promise<StoredPredictionT> {
+    const row = this.storedPrediction(code, date, model);
     const X = this.s.predictions.features(code, row.prediction_date);
     if (!X) {
       throw new ApiError(
@@ -110,7 +121,7 @@ export class StoredPredictions {
     if (q.label !== undefined) checkInt('label', q.label, 0, 1);
     // The date's run and its rows from one snapshot: a run published meanwhile cannot pair new rows with the old run id.
     const { run, total, items } = this.s.predictions.snapshot(() => {
-      const r = this.runFor(q.date);
+      const r = this.runFor(q.date, q.model);
       return { run: r, ...this.s.predictions.list(r, { confidence: q.confidence, label: q.label, limit: q.limit, offset: q.offset }) };
     });
     return {
