@@ -236,6 +236,9 @@ describe('end to end: the evening fetch from the exchanges, then the morning bat
     } finally {
       db.close();
     }
+    const info = runCli(['data', 'info', '--data-dir', data]);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/\nlast fetch: fetch-\S+ \(2025-11-13\): ok, 7 fetched, 0 present, 0 missing, 0 failed; import imported: 2 folder\(s\)/);
 
     // The next morning: the batch of Friday the 14th runs as of the 13th, the session the fetch brought.
     const morning = runCli(['batch', '--date', '2025-11-14', '--data-dir', data, '--models-dir', fx.modelsDir], { timeoutMs: 120_000 });

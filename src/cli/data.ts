@@ -168,7 +168,12 @@ export function registerData(program: Command): void {
           const runs = PredictionsStore.inspect(cfg.dataDir);
           const last = runs?.lastRun;
           const lastRun = last ? { run_id: last.run_id, prediction_date: last.prediction_date, status: last.status, scope: last.scope, started_at: last.started_at } : null;
-          if (o.json) process.stdout.write(`${JSON.stringify({ ...i, lastRun, interruptedNow: runs?.reconciled ?? [] }, null, 2)}\n`);
+          // The last evening fetch (`data fetch`, predictions.db fetch_runs).
+          const f = runs?.lastFetch;
+          const lastFetch = f
+            ? { run_id: f.run_id, sessions: f.first_session === f.last_session ? f.first_session : `${f.first_session} … ${f.last_session}`, status: f.status, fetched: f.fetched, present: f.present, missing: f.missing, failed: f.failed, finished_at: f.finished_at, import: f.import_status }
+            : null;
+          if (o.json) process.stdout.write(`${JSON.stringify({ ...i, lastRun, lastFetch, interruptedNow: runs?.reconciled ?? [] }, null, 2)}\n`);
           else
             process.stdout.write(
               [
@@ -181,6 +186,9 @@ export function registerData(program: Command): void {
                 `holidays:   ${i.holidays}`,
                 `last run:   ${lastRun ? `${lastRun.run_id} (${lastRun.prediction_date}, ${lastRun.scope}): ${lastRun.status}` : '-'}`,
                 ...(runs && runs.reconciled.length > 0 ? [`marked interrupted (process gone): ${runs.reconciled.join(', ')}`] : []),
+                ...(lastFetch
+                  ? [`last fetch: ${lastFetch.run_id} (${lastFetch.sessions ?? 'masters'}): ${lastFetch.status}, ${lastFetch.fetched} fetched, ${lastFetch.present} present, ${lastFetch.missing} missing, ${lastFetch.failed} failed; import ${lastFetch.import.slice(0, 120)}`]
+                  : []),
                 '',
               ].join('\n'),
             );

@@ -251,7 +251,7 @@ export class PredictionsStore {
    * interrupted), after marking such runs interrupted in predictions.db when
    * the directory and file are writable. Undefined when no batch has run.
    */
-  static inspect(dataDir: string): { lastRun?: BatchRunRow; reconciled: string[] } | undefined {
+  static inspect(dataDir: string): { lastRun?: BatchRunRow; reconciled: string[]; lastFetch?: FetchRunRow } | undefined {
     const file = predictionsDbPath(dataDir);
     if (!existsSync(file)) return undefined;
     let writable = true;
@@ -264,7 +264,7 @@ export class PredictionsStore {
     const store = writable ? PredictionsStore.openForWrite(dataDir) : PredictionsStore.openReadonlyFile(file);
     try {
       const reconciled = writable ? store.reconcileInterrupted() : [];
-      return { lastRun: store.usable() ? store.lastRun() : undefined, reconciled };
+      return { lastRun: store.usable() ? store.lastRun() : undefined, reconciled, lastFetch: store.lastFetchRun() };
     } finally {
       store.close();
     }
