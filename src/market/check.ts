@@ -19,7 +19,7 @@ import type { IsoDate } from './dates.js';
 import { TradingCalendar } from './calendar.js';
 import { TICK } from './circuit.js';
 import { actionsBetween, type PriceAction } from './adjust.js';
-import { bandHistory, bandOn, exchangeData, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
+import { bandHistory, bandOn, exchangeData, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
 import { priceSessions } from './reader.js';
 
 export interface SuspectMove {
@@ -83,6 +83,7 @@ export function checkMarket(db: Db): CheckReport {
   const bands = bandHistory(db, last);
   const observed = observedSessions(db, first, last);
   const observedHits = observedUpperHits(db, first, last);
+  const covers = hitListCovers(db);
   const agreement: HitAgreement | null = ex.hits
     ? { sessions: observed.size, judged: 0, agree: 0, onlyDerived: 0, onlyObserved: 0, observedWithoutPrice: 0, examples: [] }
     : null;
@@ -124,7 +125,7 @@ export function checkMarket(db: Db): CheckReport {
         }
       }
     }
-    if (agreement && observed.has(date)) {
+    if (agreement && observed.has(date) && covers(c)) {
       const key = `${c}|${date}`;
       const obs = observedHits.has(key);
       if (obs) seenHits.add(key);

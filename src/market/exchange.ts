@@ -48,6 +48,39 @@ export function refreshExchangeData(db: Db): void {
   presence.delete(db);
 }
 
+const covered = new WeakMap<ExchangeData, ReadonlySet<string> | null>();
+const EMPTY: ReadonlySet<IsoDate> = new Set();
+
+/**
+ * Whether the exchange's lists of hits speak for a stock: it has a listing on an exchange that published
+ * them (NSE's bh files; a BSE-only security is not in them, and their silence is not "no hit"). A market
+ * whose exchange_listings is empty (hits written without the importer) is covered throughout.
+ * Looked up once per connection.
+ */
+export function hitListCovers(db: Db): (code: string) => boolean {
+  const ex = exchangeData(db);
+  let set = covered.get(ex);
+  if (set === undefined) {
+    set =
+      ex.hits && hasRows(db, 'exchange_listings')
+        ? new Set(
+            db
+              .prepare('SELECT DISTINCT bse_code FROM exchange_listings WHERE exchange IN (SELECT DISTINCT exchange FROM circuit_hit_sessions)')
+              .pluck()
+              .all() as string[],
+          )
+        : null;
+    covered.set(ex, set);
+  }
+  const s = set;
+  return s === null ? () => true : (code) => s.has(code);
+}
+
+/** The observed sessions that speak for `code` (hitListCovers): all of them, or none. */
+export function observedFor(db: Db, code: string, observed: ReadonlySet<IsoDate>): ReadonlySet<IsoDate> {
+  return observed.size === 0 || hitListCovers(db)(code) ? observed : EMPTY;
+}
+
 /** A stock's band changes, oldest first: [effective_from, band_pct (null = No Band)]. */
 export type BandRow = readonly [IsoDate, number | null];
 

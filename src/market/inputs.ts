@@ -11,7 +11,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
 import { actionsOf, adjustBars } from './adjust.js';
-import { bandRowsOf, exchangeData, upperHitFlags, type ExchangeData } from './exchange.js';
+import { bandRowsOf, exchangeData, observedFor, upperHitFlags, type ExchangeData } from './exchange.js';
 
 export interface Bars {
   length: number;
@@ -120,7 +120,7 @@ export class PointInTimeReader {
       if (this.masterBand) {
         const bands = bandRowsOf(this.db, code, bars.date[0], date);
         const hits = this.hitRows ? new Set(this.hitRows.all(code, bars.date[0], date) as IsoDate[]) : new Set<IsoDate>();
-        const observed = this.ex.hits ? this.observedSessions() : new Set<IsoDate>();
+        const observed = this.ex.hits ? observedFor(this.db, code, this.observedSessions()) : new Set<IsoDate>();
         const master = (this.masterBand.get(code) as number | null | undefined) ?? null;
         bars.uc = upperHitFlags(bars.date, bars.close, n, bands, master, observed, hits);
       }

@@ -11,7 +11,7 @@ import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
 import { addDays } from './dates.js';
 import { actionsBetween, actionsOf, adjustBars } from './adjust.js';
-import { bandOn, bandRowsOf, exchangeData, isUpperHit, observedSessions, observedUpperHits, upperHitFlags } from './exchange.js';
+import { bandOn, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, upperHitFlags } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -214,6 +214,7 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
   const beforeEnd = addDays(to, 1);
   const observed = observedSessions(db, addDays(from, 1), to);
   const observedHits = observedUpperHits(db, addDays(from, 1), to);
+  const covers = hitListCovers(db);
   for (let start = 0; start < rows.length; ) {
     const code = rows[start][0];
     let end = start + 1;
@@ -228,10 +229,11 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
     adjustBars({ length: n, date, close }, actions.get(code) ?? []);
     const stockBands = bandRowsOf(db, code, from, beforeEnd);
     const master = rows[start][3];
+    const listed = covers(code);
     for (let i = 0; i < n; i++) {
       const d = date[i];
       if (d <= from) continue;
-      if (isUpperHit(i > 0 ? close[i - 1] : undefined, close[i], bandOn(stockBands, d, master), observed.has(d), observedHits.has(`${code}|${d}`))) {
+      if (isUpperHit(i > 0 ? close[i - 1] : undefined, close[i], bandOn(stockBands, d, master), listed && observed.has(d), observedHits.has(`${code}|${d}`))) {
         hits.set(code, d);
         break;
       }
@@ -275,7 +277,7 @@ export function closeHistory(db: Db, code: string, to: IsoDate, n: number): Clos
     const after = addDays(to, 1);
     adjustBars({ length: m, date, close }, actionsOf(db, code, date[0], after));
     const ex = exchangeData(db);
-    const observed = observedSessions(db, date[0], to);
+    const observed = observedFor(db, code, observedSessions(db, date[0], to));
     const observedHits = new Set<IsoDate>();
     for (const k of observedUpperHits(db, date[0], to)) if (k.startsWith(`${code}|`)) observedHits.add(k.slice(code.length + 1));
     flags = upperHitFlags(date, close, m, ex.bands ? bandRowsOf(db, code, date[0], after) : [], band, observed, observedHits);
