@@ -24,6 +24,7 @@ import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/types.js';
 import { ExplanationUnavailable } from '../model/explainers.js';
+import { explainParallel } from '../model/explain/parallel.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
 import { fillOutcomes, registryHorizons } from './outcomes.js';
@@ -164,10 +165,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     // explain: every scored stock (docs/models.md, "Explanations"). A model that cannot be
     // explained leaves the run as it is: no drivers stored, the report says why.
     let explainBasis = '';
-    const explained = await timed('explain', (): RunDrivers | string => {
+    const explained = await timed('explain', async (): Promise<RunDrivers | string> => {
       try {
         const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
-        const d = runDrivers(fs.block.codes, fs.block.values, probs, ex.explain(fs.block.values, n));
+        // On every thread the run may use (this one and threads − 1 workers): the same values as on one.
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(ex, fs.block.values, n, { threads: o.threads, signal: o.signal }));
         if (typeof d !== 'string') explainBasis = ex.basis;
         return d;
       } catch (e) {
