@@ -18,6 +18,8 @@ export interface CommandRun {
   ms: number;
   /** Peak RSS of the command (all its threads), in bytes, when /usr/bin/time is there. */
   rss?: number;
+  /** CPU time of the command (user + system, all threads), in ms, when /usr/bin/time is there: steadier than wall time on a shared machine. */
+  cpuMs?: number;
   stageMs?: Record<string, number>;
   load: number;
 }
@@ -30,12 +32,12 @@ export function batchCommand(o: { dataDir: string; modelsDir: string; date: stri
   delete env.STOCKFLOW_THREADS;
   const t = performance.now();
   const r = timed
-    ? spawnSync(TIME, ['-f', 'stockflow-bench-maxrss-kb %M', process.execPath, ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 })
+    ? spawnSync(TIME, ['-f', 'stockflow-bench-maxrss-kb %M cpu %U %S', process.execPath, ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 })
     : spawnSync(process.execPath, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
   const ms = performance.now() - t;
   const load = os.loadavg()[0];
   if (r.status !== 0) throw new Error(`stockflow batch failed (exit ${r.status}): ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')).at(-1) ?? ''}`);
-  const kb = /stockflow-bench-maxrss-kb (\d+)/.exec(r.stderr);
+  const kb = /stockflow-bench-maxrss-kb (\d+) cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
   let stageMs: Record<string, number> | undefined;
   for (const line of r.stderr.split('\n')) {
     if (!line.includes('"batch finished"')) continue;
@@ -45,5 +47,5 @@ export function batchCommand(o: { dataDir: string; modelsDir: string; date: stri
       // not a log record
     }
   }
-  return { ms, rss: kb ? Number(kb[1]) * 1024 : undefined, stageMs, load };
+  return { ms, rss: kb ? Number(kb[1]) * 1024 : undefined, cpuMs: kb ? (Number(kb[2]) + Number(kb[3])) * 1000 : undefined, stageMs, load };
 }

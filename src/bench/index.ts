@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
- * Parts: generate, features, model, batch, startup, explain (the default: all six), serve, big
+ * Parts: generate, features, model, batch, startup, explain (the default: all six), serve, wrk (the
+ * look-up API under an external load generator, see wrk.ts), big
  * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts).
  * The demo market is generated into the data directory if absent.
  * Figures go to stdout; nothing here is asserted by tests.
@@ -121,7 +122,8 @@ async function main(): Promise<void> {
     line(
       `batch as a command: stockflow batch --date ${date} --force (default threads): best of 3 ${(best.ms / 1000).toFixed(2)} s = ${xFloor(best.ms)} ` +
         `(runs ${runs.map((r) => (r.ms / 1000).toFixed(2)).join(', ')} s; load average ${runs.map((r) => r.load.toFixed(1)).join(', ')})` +
-        (best.rss !== undefined ? `; peak RSS ${mb(best.rss)}` : ''),
+        (best.rss !== undefined ? `; peak RSS ${mb(best.rss)}` : '') +
+        (best.cpuMs !== undefined ? `; CPU time ${(best.cpuMs / 1000).toFixed(2)} s` : ''),
     );
     if (best.stageMs) line(`batch as a command, stages of the best run (ms): ${Object.entries(best.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
@@ -140,6 +142,10 @@ async function main(): Promise<void> {
   if (parts.has('serve')) {
     const { benchServe } = await import('./serve.js');
     line(await benchServe({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir }));
+  }
+  if (parts.has('wrk')) {
+    const { benchWrk } = await import('./wrk.js');
+    for (const l of await benchWrk({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir })) line(l);
   }
   line(`peak RSS (this process, all threads): ${peakRss()}`);
 
