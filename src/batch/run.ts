@@ -23,7 +23,7 @@ import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/types.js';
-import { ExplanationUnavailable } from '../model/explainers.js';
+import { ExplanationUnavailable, type Explainer } from '../model/explainers.js';
 import { explainParallel } from '../model/explain/parallel.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
@@ -167,10 +167,15 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     let explainBasis = '';
     const explained = await timed('explain', async (): Promise<RunDrivers | string> => {
       try {
-        const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
-        // On every thread the run may use (this one and threads − 1 workers): the same values as on one.
-        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(ex, fs.block.values, n, { threads: o.threads, signal: o.signal }));
-        if (typeof d !== 'string') explainBasis = ex.basis;
+        // On every thread the run may use (this one and threads − 1 workers, started while this one builds the explainer): the same values as on one.
+        let basis = '';
+        const build = (): Explainer => {
+          const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
+          basis = ex.basis;
+          return ex;
+        };
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal }));
+        if (typeof d !== 'string') explainBasis = basis;
         return d;
       } catch (e) {
         if (e instanceof ExplanationUnavailable) return e.reason;

@@ -59,6 +59,8 @@ export interface ExplainerOptions {
    * every thread explains with the very same covers.
    */
   covers?: { covers: readonly Float64Array[]; rows: number };
+  /** The per-tree tables an explainer of the same trees and covers built ({@link Explainer.share}): not built again. */
+  tables?: readonly (TreeTables | null)[];
 }
 
 /** Table entries (float64) 'auto' allows for the whole model: 4 Mi = 32 MiB. */
@@ -108,6 +110,8 @@ export interface SharedExplainer {
   coverSource: CoverSource;
   backgroundRows: number;
   algorithm: 'recursive' | 'tables';
+  /** The tables in use ('tables' algorithm), per tree (null for a single-leaf tree). */
+  tables: readonly (TreeTables | null)[];
 }
 
 function checkRows(X: Float32Array, n: number, F: number, what: string): void {
@@ -187,7 +191,11 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
     for (const t of model.trees) if ((size += tableSize(t)) > TABLE_BUDGET) break;
     useTables = size <= TABLE_BUDGET && maxDepth <= 24;
   }
-  const tables: (TreeTables | null)[] = useTables ? model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k]))) : [];
+  const tables: readonly (TreeTables | null)[] = !useTables
+    ? []
+    : o.tables && o.tables.length === model.trees.length
+      ? o.tables
+      : model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k])));
   const hot = new Uint8Array(model.trees.reduce((m, t) => Math.max(m, t.mode.length), 0));
   return {
     kind: 'trees',
@@ -197,7 +205,7 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
     postTransform: model.postTransform,
     algorithm: useTables ? 'tables' : 'recursive',
     base,
-    share: () => ({ model, covers, coverSource, backgroundRows, algorithm: useTables ? 'tables' : 'recursive' }),
+    share: () => ({ model, covers, coverSource, backgroundRows, algorithm: useTables ? 'tables' : 'recursive', tables }),
     explain(X: Float32Array, n: number): Explanation {
       checkRows(X, n, F, 'explain');
       const values = new Float64Array(n * F);
@@ -284,7 +292,11 @@ export function explainer(model: ModelForm, options: ExplainerOptions = {}): Exp
 
 /** The explainer another thread shared ({@link Explainer.share}): the same trees, covers and algorithm. */
 export function explainerFromShared(s: SharedExplainer): Explainer {
-  return treeExplainer(s.model, { covers: s.coverSource === 'background' ? { covers: s.covers, rows: s.backgroundRows } : undefined, algorithm: s.algorithm });
+  return treeExplainer(s.model, {
+    covers: s.coverSource === 'background' ? { covers: s.covers, rows: s.backgroundRows } : undefined,
+    algorithm: s.algorithm,
+    tables: s.tables,
+  });
 }
 
 /** {@link explainer} over ONNX model bytes (model.onnx); bytes that are not ONNX give ExplanationUnavailable too. */

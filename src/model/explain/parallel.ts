@@ -41,15 +41,44 @@ export interface ParallelOptions {
 
 let calls = 0;
 
-/** `ex.explain(X, n)`'s base, values and margins, computed on up to `threads` threads. */
-export async function explainParallel(ex: Explainer, X: Float32Array, n: number, o: ParallelOptions): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
+/**
+ * `ex.explain(X, n)`'s base, values and margins, computed on up to `threads`
+ * threads. `ex` may be a function that builds the explainer: the workers are
+ * then started first, so they load while this thread computes the covers.
+ */
+export async function explainParallel(
+  explainer: Explainer | (() => Explainer),
+  X: Float32Array,
+  n: number,
+  o: ParallelOptions,
+): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
   const chunks = Math.ceil(n / EXPLAIN_CHUNK_ROWS);
-  const shared = ex.share();
   const workers = Math.min(o.threads - 1, chunks - 1);
-  if (!shared || workers < 1 || !existsSync(EXPLAIN_WORKER_FILE)) {
-    const e = ex.explain(X, n);
-    return { base: e.base, values: e.values, margin: e.margin };
+  const pool =
+    workers >= 1 && existsSync(EXPLAIN_WORKER_FILE) ? new Piscina({ filename: EXPLAIN_WORKER_FILE, minThreads: workers, maxThreads: workers, idleTimeout: 1000 }) : undefined;
+  try {
+    const ex = typeof explainer === 'function' ? explainer() : explainer;
+    const shared = pool ? ex.share() : undefined;
+    if (!pool || !shared) {
+      const e = ex.explain(X, n);
+      return { base: e.base, values: e.values, margin: e.margin };
+    }
+    return await onPool(pool, workers, ex, shared, X, n, o);
+  } finally {
+    await pool?.destroy();
   }
+}
+
+async function onPool(
+  pool: Piscina,
+  workers: number,
+  ex: Explainer,
+  shared: SharedExplainer,
+  X: Float32Array,
+  n: number,
+  o: ParallelOptions,
+): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
+  const chunks = Math.ceil(n / EXPLAIN_CHUNK_ROWS);
   const F = ex.nFeatures;
   if (X.length !== n * F) throw new RangeError(`explain: ${X.length} values for ${n} rows × ${F} features`);
   const values = new Float64Array(n * F);
@@ -60,7 +89,6 @@ export async function explainParallel(ex: Explainer, X: Float32Array, n: number,
   };
   const rows = (i: number): [number, number] => [i * EXPLAIN_CHUNK_ROWS, Math.min(n, (i + 1) * EXPLAIN_CHUNK_ROWS)];
   const key = `${process.pid}-${++calls}`;
-  const pool = new Piscina({ filename: EXPLAIN_WORKER_FILE, minThreads: workers, maxThreads: workers, idleTimeout: 1000 });
   let next = 0;
   let failed = false;
   // Each worker is given its chunks one at a time (one in flight and one queued), so the calling thread keeps the rest.
@@ -93,6 +121,5 @@ export async function explainParallel(ex: Explainer, X: Float32Array, n: number,
     return { base: ex.base, values, margin };
   } finally {
     failed = true;
-    await pool.destroy();
   }
 }
