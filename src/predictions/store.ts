@@ -61,50 +61,6 @@ class HandleSource implements StatementSource {
   }
 }
 
-/** Rows per multi-row INSERT statement (measured: 16–64 rows take about half the time of one row per call). */
-export const ROWS_PER_INSERT = 32;
-
-/**
- * Inserts rows of `cols` values with multi-row `INSERT … VALUES (…), (…)`
- * statements of ROWS_PER_INSERT rows (and one statement for the remainder at
- * `end()`): the rows go in in the order pushed, as one statement per row would
- * insert them, with a fraction of the calls into SQLite.
- */
-export class RowBatcher {
-  private readonly buf: unknown[];
-  private rows = 0;
-  private full?: Statement;
-  constructor(
-    private readonly db: Db,
-    /** `INSERT INTO t (a, b, …)` */
-    private readonly head: string,
-    private readonly cols: number,
-    private readonly per = ROWS_PER_INSERT,
-  ) {
-    this.buf = new Array<unknown>(cols * per);
-  }
-  private statement(rows: number): Statement {
-    const one = `(${new Array(this.cols).fill('?').join(', ')})`;
-    return this.db.prepare(`${this.head} VALUES ${new Array(rows).fill(one).join(', ')}`);
-  }
-  push(...values: unknown[]): void {
-    this.pushRow(values);
-  }
-  pushRow(values: readonly unknown[]): void {
-    if (values.length !== this.cols) throw new RangeError(`${this.head}: ${values.length} values for ${this.cols} columns`);
-    const at = this.rows * this.cols;
-    for (let j = 0; j < this.cols; j++) this.buf[at + j] = values[j];
-    if (++this.rows === this.per) {
-      (this.full ??= this.statement(this.per)).run(this.buf);
-      this.rows = 0;
-    }
-  }
-  end(): void {
-    if (this.rows > 0) this.statement(this.rows).run(this.buf.slice(0, this.rows * this.cols));
-    this.rows = 0;
-  }
-}
-
 /** Rounding of stored probabilities: 6 decimals everywhere (DB, CSV, API). */
 const round6 = (p: number): number => Math.round(p * 1e6) / 1e6;
 
@@ -570,28 +526,35 @@ export class PredictionsStore {
   publishRun(rows: RunRows, f: RunFinish): { predictions: number; skipped: number; features: number; explanations: number } {
     const db = this.writable();
     const delPred = db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?');
+    const insPred = db.prepare(
+      `INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type, prediction_timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     const delSkip = db.prepare('DELETE FROM skipped_stocks WHERE prediction_date = ?');
+    const insSkip = db.prepare('INSERT INTO skipped_stocks (prediction_date, bse_code, reason, detail, run_id) VALUES (?, ?, ?, ?, ?)');
     const delFeat = db.prepare('DELETE FROM feature_values WHERE prediction_date = ? AND feature_set_version = ?');
+    const insFeat = db.prepare(
+      `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)
+       VALUES (${new Array(N_FEATURES + 5).fill('?').join(', ')})`,
+    );
     const delExpl = db.prepare('DELETE FROM prediction_explanations WHERE prediction_date = ? AND model_version = ?');
     const delDrv = db.prepare('DELETE FROM prediction_drivers WHERE prediction_date = ? AND model_version = ?');
+    const insExpl = db.prepare(
+      'INSERT INTO prediction_explanations (bse_code, prediction_date, model_version, base_value, margin, run_id) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const insDrv = db.prepare(
+      'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
     const r = rows;
     db.transaction(() => {
-      // Multi-row INSERTs (RowBatcher): the same rows in the same order, a fraction of the statement calls.
       delPred.run(r.date, r.modelVersion);
-      const pred = new RowBatcher(
-        db,
-        'INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type, prediction_timestamp)',
-        10,
-      );
-      for (const p of r.predictions) pred.push(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
-      pred.end();
+      for (const p of r.predictions) {
+        insPred.run(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
+      }
       delSkip.run(r.date);
-      const skip = new RowBatcher(db, 'INSERT INTO skipped_stocks (prediction_date, bse_code, reason, detail, run_id)', 5);
-      for (const s of r.skipped) skip.push(r.date, s.bse_code, s.reason, s.detail, r.runId);
-      skip.end();
+      for (const s of r.skipped) insSkip.run(r.date, s.bse_code, s.reason, s.detail, r.runId);
       delFeat.run(r.date, r.featureSetVersion);
-      const feat = new RowBatcher(db, `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)`, N_FEATURES + 5);
       const row = new Array<number | string>(N_FEATURES + 5);
       r.features.codes.forEach((code, i) => {
         row[0] = code;
@@ -600,24 +563,19 @@ export class PredictionsStore {
         row[3] = r.featureSetVersion;
         for (let j = 0; j < N_FEATURES; j++) row[4 + j] = r.features.values[i * N_FEATURES + j];
         row[4 + N_FEATURES] = r.features.imputed[i];
-        feat.pushRow(row);
+        insFeat.run(row);
       });
-      feat.end();
       // The date's explanations of this model are the run's (none when it could not explain: older ones are not kept beside new rows).
       delExpl.run(r.date, r.modelVersion);
       delDrv.run(r.date, r.modelVersion);
       // The date's outcomes of this model were of the rows just replaced: recorded again once known.
       delOutcomes.run(r.modelVersion, r.date);
-      const expl = new RowBatcher(db, 'INSERT INTO prediction_explanations (bse_code, prediction_date, model_version, base_value, margin, run_id)', 6);
-      const drv = new RowBatcher(db, 'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution)', 7);
       for (const e of r.explanations ?? []) {
-        expl.push(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
+        insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
         e.drivers.forEach((d, k) =>
-          drv.push(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
+          insDrv.run(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
         );
       }
-      expl.end();
-      drv.end();
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
     return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: r.explanations?.length ?? 0 };
