@@ -7,11 +7,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { explainerFromOnnx, readModelForm, explainer, explainerFromShared } from '../src/model/explain/index.js';
 import { EXPLAIN_CHUNK_ROWS, EXPLAIN_WORKER_FILE, explainParallel } from '../src/model/explain/parallel.js';
 import { N_FEATURES } from '../src/features/definition.js';
-import { ROOT } from './helpers/batch-fixture.js';
+import { buildMarketFixture, MORNING, ROOT, type MarketFixture } from './helpers/batch-fixture.js';
+import { runBatch } from '../src/batch/run.js';
+import { loadScoringModel } from '../src/model/scoring-model.js';
+import { createLogger } from '../src/log.js';
+import type { ScoringModel } from '../src/model/types.js';
+import { StockflowError } from '../src/errors.js';
 
 const bytes = readFileSync(path.join(ROOT, 'models', 'upper-circuit', '1.0.0', 'model.onnx'));
 const buf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -66,4 +72,50 @@ describe('explainParallel = explain on one thread', () => {
       expect(buf(r.values).equals(buf(one.values))).toBe(true);
     }
   });
+});
+
+describe('the batch stopped while it explains on several threads', () => {
+  let fx: MarketFixture;
+  beforeAll(async () => {
+    fx = await buildMarketFixture({ stocks: 340, days: 300, seed: 5 });
+  }, 120_000);
+  afterAll(() => fx?.cleanup());
+
+  it('ends interrupted (exit-code kind INTERRUPTED, batch_runs status interrupted), not failed', async () => {
+    const dataDir = fx.freshDataDir();
+    const ac = new AbortController();
+    const log = createLogger('silent', false);
+    let model: ScoringModel | undefined;
+    const run = runBatch({
+      dataDir,
+      date: MORNING,
+      threads: 2,
+      log,
+      signal: ac.signal,
+      // The shipped model (no covers of its own: the explainer is built from the run's rows); the signal fires as the explain stage starts.
+      loadModel: async (l) => {
+        const m = await loadScoringModel({ modelsDir: path.join(ROOT, 'models') }, { log: l });
+        model = m;
+        return {
+          ...m,
+          explainer: (bg) => {
+            ac.abort();
+            return m.explainer(bg);
+          },
+        };
+      },
+    }).finally(() => model?.release());
+    const e = await run.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(StockflowError);
+    expect((e as StockflowError).kind).toBe('INTERRUPTED');
+    const db = new Database(path.join(dataDir, 'predictions.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT status FROM batch_runs').pluck().all()).toEqual(['interrupted']);
+    } finally {
+      db.close();
+    }
+  }, 120_000);
 });

@@ -179,6 +179,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         return d;
       } catch (e) {
         if (e instanceof ExplanationUnavailable) return e.reason;
+        if (o.signal?.aborted) throw interrupted();
         throw e;
       }
     });
