@@ -115,15 +115,23 @@ export function forEachActiveResults(
     string,
     number | null,
   ][];
+  // Only the results of the stock's last six quarters (by period, among those announced before D): the financial
+  // features look back at most five quarters from the latest (src/features/financial.ts), so older rows change nothing.
+  // The cut is the first day of the latest period's quarter minus 15 months; a period_end SQLite cannot read as a
+  // date keeps every row of its stock.
   const range = db
     .prepare(
-      `SELECT bse_code, period_end, announced_on, revenue_cr, net_profit_cr, eps FROM quarterly_results
-        WHERE bse_code >= ? AND bse_code <= ? AND announced_on < ? ORDER BY bse_code, period_end`,
+      `WITH l AS (
+         SELECT bse_code, date(max(period_end), 'start of month', printf('-%d months', (CAST(substr(max(period_end), 6, 2) AS INTEGER) + 2) % 3 + 15)) AS since
+           FROM quarterly_results WHERE bse_code >= ? AND bse_code <= ? AND announced_on < ? GROUP BY bse_code)
+       SELECT r.bse_code, r.period_end, r.announced_on, r.revenue_cr, r.net_profit_cr, r.eps
+         FROM l JOIN quarterly_results r ON r.bse_code = l.bse_code AND (l.since IS NULL OR r.period_end >= l.since)
+        WHERE r.announced_on < ? ORDER BY r.bse_code, r.period_end`,
     )
     .raw(true);
   for (let a = 0; a < stocks.length; a += block) {
     const part = stocks.slice(a, a + block);
-    const rows = range.all(part[0][0], part[part.length - 1][0], date) as [string, string, string, number | null, number | null, number | null][];
+    const rows = range.all(part[0][0], part[part.length - 1][0], date, date) as [string, string, string, number | null, number | null, number | null][];
     const byCode = new Map<string, ResultRow[]>();
     for (const r of rows) {
       let list = byCode.get(r[0]);
