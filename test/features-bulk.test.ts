@@ -19,7 +19,9 @@ import { generateMarket } from '../src/demo/generate.js';
 import { StockflowError } from '../src/errors.js';
 import { extractionContext } from '../src/features/context.js';
 import { extractMany, imputeBlock } from '../src/features/extract.js';
-import { sectorMedians } from '../src/features/financial.js';
+import { financialFeatures, median, sectorMedians } from '../src/features/financial.js';
+import { FINANCIAL_INDEXES, N_FEATURES } from '../src/features/definition.js';
+import type { ResultRow } from '../src/market/inputs.js';
 import { LOOKBACK_SESSIONS } from '../src/features/indicators.js';
 import { TASK_SIZE, WORKER_FILE } from '../src/features/pool.js';
 import { computeFeatures, type FeatureSet } from '../src/features/service.js';
@@ -112,6 +114,43 @@ describe('extraction = per-stock oracle, generated market', () => {
     expect(err).toBeInstanceOf(StockflowError);
     expect((err as StockflowError).exitCode).toBe(3);
     expect((err as Error).message).toBe(`${notDb} is not an SQLite database (market.db damaged or replaced: no SQLite header)`);
+  });
+
+  it('sector medians (read block by block, last six quarters only) equal medians over every ACTIVE stock\'s whole result history', () => {
+    // The oracle: every result announced before D of every ACTIVE stock, in one plain query, period order.
+    const k = FINANCIAL_INDEXES.length;
+    for (const date of [D, '2025-09-03', '2025-03-10']) {
+      const all = db
+        .prepare(
+          `SELECT r.bse_code, r.period_end, r.announced_on, r.revenue_cr, r.net_profit_cr, r.eps FROM quarterly_results r
+            JOIN master_stock_list m ON m.bse_code = r.bse_code WHERE m.status = 'ACTIVE' AND r.announced_on < ? ORDER BY r.bse_code, r.period_end`,
+        )
+        .all(date) as (ResultRow & { bse_code: string })[];
+      const byCode = new Map<string, ResultRow[]>();
+      for (const r of all) byCode.set(r.bse_code, [...(byCode.get(r.bse_code) ?? []), r]);
+      // Some stock must have more than six quarters of history for the cut to matter.
+      expect(Math.max(...[...byCode.values()].map((l) => l.length))).toBeGreaterThan(6);
+      const cols = new Map<string, number[][]>();
+      const every: number[][] = Array.from({ length: k }, () => []);
+      const tmp = new Float64Array(N_FEATURES);
+      for (const s of db.prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE'").all() as Stock[]) {
+        tmp.fill(NaN);
+        financialFeatures(byCode.get(s.bse_code) ?? [], s.market_cap_cr, tmp, 0);
+        const c = cols.get(s.sector) ?? Array.from({ length: k }, () => []);
+        cols.set(s.sector, c);
+        FINANCIAL_INDEXES.forEach((fi, j) => {
+          if (Number.isFinite(tmp[fi])) {
+            c[j].push(tmp[fi]);
+            every[j].push(tmp[fi]);
+          }
+        });
+      }
+      const fallback = every.map((col) => (Number.isFinite(median(col)) ? median(col) : 0));
+      const got = sectorMedians(db, date);
+      expect(Array.from(got.fallback)).toEqual(fallback);
+      expect([...got.bySector.keys()].sort()).toEqual([...cols.keys()].sort());
+      for (const [sector, c] of cols) expect(Array.from(got.bySector.get(sector)!)).toEqual(c.map((col, j) => (Number.isFinite(median(col)) ? median(col) : fallback[j])));
+    }
   });
 
   it('also for an earlier date inside the history (cutoffs move with D)', async () => {

@@ -24,7 +24,8 @@ import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/types.js';
-import { ExplanationUnavailable } from '../model/explainers.js';
+import { ExplanationUnavailable, type Explainer } from '../model/explainers.js';
+import { explainParallel } from '../model/explain/parallel.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
 import { fillOutcomes, registryHorizons } from './outcomes.js';
@@ -193,14 +194,21 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     // explain: every scored stock (docs/models.md, "Explanations"). A model that cannot be
     // explained leaves the run as it is: no drivers stored, the report says why.
     let explainBasis = '';
-    const explained = await timed('explain', (): RunDrivers | string => {
+    const explained = await timed('explain', async (): Promise<RunDrivers | string> => {
       try {
-        const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
-        const d = runDrivers(fs.block.codes, fs.block.values, probs, ex.explain(fs.block.values, n));
-        if (typeof d !== 'string') explainBasis = ex.basis;
+        // On every thread the run may use (this one and threads − 1 workers, started while this one builds the explainer): the same values as on one.
+        let basis = '';
+        const build = (): Explainer => {
+          const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
+          basis = ex.basis;
+          return ex;
+        };
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal }));
+        if (typeof d !== 'string') explainBasis = basis;
         return d;
       } catch (e) {
         if (e instanceof ExplanationUnavailable) return e.reason;
+        if (o.signal?.aborted) throw interrupted();
         throw e;
       }
     });

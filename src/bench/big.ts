@@ -4,7 +4,8 @@
  * BIG_STOCKS × BIG_DAYS with `stockflow data generate` into a temporary
  * directory (timed as a command), then runs the bench's `batch` part on it in
  * a child process, and the same part on the demo market in another, so each
- * peak RSS is one batch's alone. The temporary directory is removed after.
+ * peak RSS is one batch's alone (the part also runs the batch once as a
+ * command, with that command's own peak RSS). The temporary directory is removed after.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,7 @@ const BIN = path.join(PACKAGE_ROOT, 'bin', 'stockflow');
 
 /** The bench's batch part in its own process on `dataDir`: its lines (floor, batch, stages, peak RSS). */
 function batchChild(dataDir: string, modelsDir: string): string[] {
-  const r = spawnSync(process.execPath, [BENCH, 'batch'], {
+  const r = spawnSync(process.execPath, [BENCH, 'batch', 'once'], {
     encoding: 'utf8',
     env: { ...process.env, STOCKFLOW_DATA_DIR: dataDir, STOCKFLOW_MODELS_DIR: modelsDir },
     maxBuffer: 16 * 1024 * 1024,

@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- part …]`: measures the demo market end to end.
- * Parts: generate, features, model, batch, startup, explain, monitor (the default: all seven), serve, big
- * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts), import (one year of
- * exchange files through `data import-exchange` as a child process: see import.ts).
+ * Parts: generate, features, model, batch, startup, explain, monitor (the default: all seven), serve, wrk (the
+ * look-up API under an external load generator, see wrk.ts), big (`once`: the batch as a command once, not best of 3)
+ * (110,000 stocks × 300 sessions in a temporary directory: minutes, see big.ts), import (one year of exchange
+ * files through `data import-exchange` as a child process: see import.ts).
  * The demo market is generated into the data directory if absent.
  * Figures go to stdout; nothing here is asserted by tests.
  */
@@ -122,6 +123,17 @@ async function main(): Promise<void> {
     } finally {
       lock.release();
     }
+    // The batch as a command (start-up, model load and all), best of 3, with its own peak RSS.
+    const { batchCommand } = await import('./command.js');
+    const runs = Array.from({ length: parts.has('once') ? 1 : 3 }, () => batchCommand({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir, date }));
+    const best = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+    line(
+      `batch as a command: stockflow batch --date ${date} --force (default threads): best of ${runs.length} ${(best.ms / 1000).toFixed(2)} s = ${xFloor(best.ms)} ` +
+        `(runs ${runs.map((r) => (r.ms / 1000).toFixed(2)).join(', ')} s; load average ${runs.map((r) => r.load.toFixed(1)).join(', ')})` +
+        (best.rss !== undefined ? `; peak RSS ${mb(best.rss)}` : '') +
+        (best.cpuMs !== undefined ? `; CPU time ${(best.cpuMs / 1000).toFixed(2)} s` : ''),
+    );
+    if (best.stageMs) line(`batch as a command, stages of the best run (ms): ${Object.entries(best.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
 
   if (parts.has('explain')) {
@@ -145,6 +157,10 @@ async function main(): Promise<void> {
   if (parts.has('serve')) {
     const { benchServe } = await import('./serve.js');
     line(await benchServe({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir }));
+  }
+  if (parts.has('wrk')) {
+    const { benchWrk } = await import('./wrk.js');
+    for (const l of await benchWrk({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir })) line(l);
   }
   line(`peak RSS (this process, all threads): ${peakRss()}`);
 

@@ -4,7 +4,7 @@
  */
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
-import { activeResultsBefore } from '../market/reader.js';
+import { forEachActiveResults } from '../market/reader.js';
 import { FEATURE_INDEX, FINANCIAL_INDEXES } from './definition.js';
 import type { ResultRow } from './inputs.js';
 
@@ -70,20 +70,14 @@ export interface SectorMedians {
  * whether it is scored alone or with the whole universe.
  */
 export function sectorMedians(db: Db, date: IsoDate): SectorMedians {
-  const { stocks, results: rows } = activeResultsBefore(db, date);
-  const byCode = new Map<string, ResultRow[]>();
-  for (const r of rows) {
-    let list = byCode.get(r.bse_code);
-    if (!list) byCode.set(r.bse_code, (list = []));
-    list.push(r);
-  }
   const k = FINANCIAL_INDEXES.length;
   const perSector = new Map<string, number[][]>();
   const all: number[][] = Array.from({ length: k }, () => []);
   const tmp = new Float64Array(FEATURE_INDEX.log_market_cap + 1);
-  for (const s of stocks) {
+  // Stock by stock (the medians sort their values, so the order of stocks does not matter).
+  forEachActiveResults(db, date, (s, results) => {
     tmp.fill(NaN);
-    financialFeatures(byCode.get(s.bse_code) ?? [], s.market_cap_cr, tmp, 0);
+    financialFeatures(results, s.market_cap_cr, tmp, 0);
     let cols = perSector.get(s.sector);
     if (!cols) perSector.set(s.sector, (cols = Array.from({ length: k }, () => [])));
     FINANCIAL_INDEXES.forEach((fi, j) => {
@@ -93,7 +87,7 @@ export function sectorMedians(db: Db, date: IsoDate): SectorMedians {
         all[j].push(v);
       }
     });
-  }
+  });
   const fallback = Float64Array.from(all, (col) => {
     const m = median(col);
     return Number.isFinite(m) ? m : 0;

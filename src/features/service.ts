@@ -9,7 +9,7 @@ import type { IsoDate } from '../market/dates.js';
 import { bandsInForce } from '../market/exchange.js';
 import { extractionContext } from './context.js';
 import { imputeBlock } from './extract.js';
-import { sectorMedians } from './financial.js';
+import { sectorMedians, type SectorMedians } from './financial.js';
 import { extractSingleThread, extractWithPool } from './pool.js';
 import type { ExtractionContext, FeatureBlock, StockRef } from './types.js';
 
@@ -48,14 +48,25 @@ export async function computeFeatures(db: Db, marketFile: string, stocks: readon
   const ctx = o.ctx ?? extractionContext(db, date);
   const refs = refsInForce(db, stocks, date);
   let block: FeatureBlock;
+  let medians: SectorMedians;
   if (o.threads > 0) {
-    block = await extractWithPool(marketFile, refs, ctx, o);
+    // The pool's first tasks are handed out before extractWithPool first waits: this thread reads
+    // the sector medians while the workers extract, instead of after them.
+    const pooled = extractWithPool(marketFile, refs, ctx, o);
+    try {
+      medians = sectorMedians(db, date);
+    } catch (e) {
+      await pooled.catch(() => undefined);
+      throw e;
+    }
+    block = await pooled;
   } else {
     o.onProgress?.(0, refs.length);
     block = extractSingleThread(db, refs, ctx);
     o.onProgress?.(refs.length, refs.length);
+    medians = sectorMedians(db, date);
   }
   const sectors = new Map(stocks.map((s) => [s.bse_code, s.sector]));
-  const imputed = imputeBlock(block, (c) => sectors.get(c) ?? '', sectorMedians(db, date));
+  const imputed = imputeBlock(block, (c) => sectors.get(c) ?? '', medians);
   return { ctx, block, imputed };
 }

@@ -105,24 +105,55 @@ export function priceSessions(db: Db): IsoDate[] {
   return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
 }
 
-/** Every ACTIVE stock's sector and market cap, and every result of theirs announced before `date` (for sector medians). */
-export function activeResultsBefore(
+/** Stocks per range query of {@link forEachActiveResults}: bounds the rows held at once, whatever the universe. */
+export const RESULTS_BLOCK_STOCKS = 2000;
+
+/**
+ * Every ACTIVE stock's sector and market cap with its results announced before
+ * `date` (for sector medians), one stock at a time, in code order; a stock's
+ * results in period order. The results are read block by block (one range scan
+ * of the primary key per RESULTS_BLOCK_STOCKS stocks), so memory stays flat as
+ * the universe grows.
+ */
+export function forEachActiveResults(
   db: Db,
   date: IsoDate,
-): { stocks: { bse_code: string; sector: string; market_cap_cr: number | null }[]; results: (ResultRow & { bse_code: string })[] } {
-  const stocks = db.prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE'").all() as {
-    bse_code: string;
-    sector: string;
-    market_cap_cr: number | null;
-  }[];
-  const results = db
+  fn: (stock: { bse_code: string; sector: string; market_cap_cr: number | null }, results: ResultRow[]) => void,
+  block = RESULTS_BLOCK_STOCKS,
+): void {
+  const stocks = db.prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE' ORDER BY bse_code").raw(true).all() as [
+    string,
+    string,
+    number | null,
+  ][];
+  // Only the results of the stock's last six quarters (by period, among those announced before D): the financial
+  // features look back at most five quarters from the latest (src/features/financial.ts), so older rows change nothing.
+  // The cut is the first day of the latest period's quarter minus 15 months; a period_end SQLite cannot read as a
+  // date keeps every row of its stock.
+  const range = db
     .prepare(
-      `SELECT r.bse_code, r.period_end, r.announced_on, r.revenue_cr, r.net_profit_cr, r.eps
-         FROM quarterly_results r JOIN master_stock_list m ON m.bse_code = r.bse_code
-        WHERE m.status = 'ACTIVE' AND r.announced_on < ?`,
+      `WITH l AS (
+         SELECT bse_code, date(max(period_end), 'start of month', printf('-%d months', (CAST(substr(max(period_end), 6, 2) AS INTEGER) + 2) % 3 + 15)) AS since
+           FROM quarterly_results WHERE bse_code >= ? AND bse_code <= ? AND announced_on < ? GROUP BY bse_code)
+       SELECT r.bse_code, r.period_end, r.announced_on, r.revenue_cr, r.net_profit_cr, r.eps
+         FROM l JOIN quarterly_results r ON r.bse_code = l.bse_code AND (l.since IS NULL OR r.period_end >= l.since)
+        WHERE r.announced_on < ? ORDER BY r.bse_code, r.period_end`,
     )
-    .all(date) as (ResultRow & { bse_code: string })[];
-  return { stocks, results };
+    .raw(true);
+  for (let a = 0; a < stocks.length; a += block) {
+    const part = stocks.slice(a, a + block);
+    const rows = range.all(part[0][0], part[part.length - 1][0], date, date) as [string, string, string, number | null, number | null, number | null][];
+    const byCode = new Map<string, ResultRow[]>();
+    for (const r of rows) {
+      let list = byCode.get(r[0]);
+      if (!list) byCode.set(r[0], (list = []));
+      list.push({ period_end: r[1], announced_on: r[2], revenue_cr: r[3], net_profit_cr: r[4], eps: r[5] });
+    }
+    for (const [bse_code, sector, market_cap_cr] of part) {
+      const results = byCode.get(bse_code) ?? [];
+      fn({ bse_code, sector, market_cap_cr }, results);
+    }
+  }
 }
 
 /** The exchange holidays in market_holidays. */

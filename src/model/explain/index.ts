@@ -52,6 +52,15 @@ export interface ExplainerOptions {
    * 'tables' when they fit in {@link TABLE_BUDGET} doubles.
    */
   algorithm?: 'auto' | 'recursive' | 'tables';
+  /**
+   * Per-tree covers computed earlier from `coverRows` background rows (an
+   * explainer's {@link Explainer.share}, handed to another thread): used
+   * instead of `background` for a tree model without covers of its own, so
+   * every thread explains with the very same covers.
+   */
+  covers?: { covers: readonly Float64Array[]; rows: number };
+  /** The per-tree tables an explainer of the same trees and covers built ({@link Explainer.share}): not built again. */
+  tables?: readonly (TreeTables | null)[];
 }
 
 /** Table entries (float64) 'auto' allows for the whole model: 4 Mi = 32 MiB. */
@@ -86,6 +95,23 @@ export interface Explainer {
   readonly base: number;
   /** Explains rows X [n, nFeatures] (row-major float32, NaN allowed). Throws RangeError on a shape mismatch. */
   explain(X: Float32Array, n: number): Explanation;
+  /**
+   * What another thread needs to build the same explainer (structured-clonable: the decoded trees and
+   * the covers in use), for a tree model; undefined for a linear one. Each row's explanation depends on
+   * that row alone, so rows split across threads explain exactly as on one.
+   */
+  share(): SharedExplainer | undefined;
+}
+
+/** A tree explainer's form and covers, to rebuild it on another thread with {@link explainerFromShared}. */
+export interface SharedExplainer {
+  model: TreeEnsemble;
+  covers: readonly Float64Array[];
+  coverSource: CoverSource;
+  backgroundRows: number;
+  algorithm: 'recursive' | 'tables';
+  /** The tables in use ('tables' algorithm), per tree (null for a single-leaf tree). */
+  tables: readonly (TreeTables | null)[];
 }
 
 function checkRows(X: Float32Array, n: number, F: number, what: string): void {
@@ -141,6 +167,11 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
   if (model.hasCovers) {
     covers = model.trees.map((t) => t.cover as Float64Array);
     coverSource = 'model';
+  } else if (o.covers) {
+    if (o.covers.covers.length !== model.trees.length) throw new RangeError(`covers: ${o.covers.covers.length} trees for ${model.trees.length}`);
+    covers = [...o.covers.covers];
+    coverSource = 'background';
+    backgroundRows = o.covers.rows;
   } else if (o.background && o.background.n > 0) {
     covers = backgroundCovers(model, o.background);
     coverSource = 'background';
@@ -160,7 +191,11 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
     for (const t of model.trees) if ((size += tableSize(t)) > TABLE_BUDGET) break;
     useTables = size <= TABLE_BUDGET && maxDepth <= 24;
   }
-  const tables: (TreeTables | null)[] = useTables ? model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k]))) : [];
+  const tables: readonly (TreeTables | null)[] = !useTables
+    ? []
+    : o.tables && o.tables.length === model.trees.length
+      ? o.tables
+      : model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k])));
   const hot = new Uint8Array(model.trees.reduce((m, t) => Math.max(m, t.mode.length), 0));
   return {
     kind: 'trees',
@@ -170,6 +205,7 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
     postTransform: model.postTransform,
     algorithm: useTables ? 'tables' : 'recursive',
     base,
+    share: () => ({ model, covers, coverSource, backgroundRows, algorithm: useTables ? 'tables' : 'recursive', tables }),
     explain(X: Float32Array, n: number): Explanation {
       checkRows(X, n, F, 'explain');
       const values = new Float64Array(n * F);
@@ -225,6 +261,7 @@ function linearExplainer(model: LinearForm, o: ExplainerOptions): Explainer {
     postTransform: model.postTransform,
     algorithm: 'closed-form',
     base,
+    share: () => undefined,
     explain(X: Float32Array, n: number): Explanation {
       checkRows(X, n, F, 'explain');
       const values = new Float64Array(n * F);
@@ -251,6 +288,15 @@ export function explainer(model: ModelForm, options: ExplainerOptions = {}): Exp
   if (model.kind === 'trees') return treeExplainer(model, options);
   if (model.kind === 'linear') return linearExplainer(model, options);
   throw new ExplanationUnavailable(model.reason);
+}
+
+/** The explainer another thread shared ({@link Explainer.share}): the same trees, covers and algorithm. */
+export function explainerFromShared(s: SharedExplainer): Explainer {
+  return treeExplainer(s.model, {
+    covers: s.coverSource === 'background' ? { covers: s.covers, rows: s.backgroundRows } : undefined,
+    algorithm: s.algorithm,
+    tables: s.tables,
+  });
 }
 
 /** {@link explainer} over ONNX model bytes (model.onnx); bytes that are not ONNX give ExplanationUnavailable too. */

@@ -1,0 +1,160 @@
+/**
+ * Exact TreeSHAP for many rows on every core: the rows are cut into chunks
+ * (a quarter of each thread's share) that the calling thread and a pool of
+ * worker threads (workers/explain.ts) take as they free up; the trees, covers
+ * and tables reach the workers in shared memory (one copy, not one per task). Each row's explanation depends on that row alone
+ * (the covers are computed once, by the calling thread, and shared), and each
+ * chunk's values land at that chunk's rows, so the result is exactly the one
+ * explain(X, n) gives on one thread.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Piscina } from 'piscina';
+import { PACKAGE_ROOT } from '../../config.js';
+import type { Explainer, SharedExplainer } from './index.js';
+
+/**
+ * The fewest rows in a chunk. Chunks are otherwise a quarter of each thread's share
+ * (CHUNKS_PER_THREAD): the explainer walks the trees tree by tree over a chunk's rows,
+ * and every chunk walks every tree's tables again, so few large chunks beat many small ones.
+ */
+export const EXPLAIN_CHUNK_ROWS = 256;
+export const CHUNKS_PER_THREAD = 4;
+
+/** Rows per chunk for n rows on `threads` threads. */
+export function chunkRows(n: number, threads: number): number {
+  return Math.max(EXPLAIN_CHUNK_ROWS, Math.ceil(n / (Math.max(1, threads) * CHUNKS_PER_THREAD)));
+}
+
+/**
+ * A copy of `x` whose typed arrays live in SharedArrayBuffers: structured
+ * cloning it to a worker then shares the memory instead of copying it (the
+ * trees and their tables are megabytes; every task carries them).
+ */
+export function inSharedMemory<T>(x: T): T {
+  if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
+    const src = x as unknown as Uint8Array;
+    const Ctor = (x as unknown as { constructor: new (b: SharedArrayBuffer) => Uint8Array }).constructor;
+    const copy = new Ctor(new SharedArrayBuffer(src.byteLength));
+    copy.set(src);
+    return copy as unknown as T;
+  }
+  if (Array.isArray(x)) return x.map((v: unknown) => inSharedMemory(v)) as T;
+  if (x !== null && typeof x === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) out[k] = inSharedMemory(v);
+    return out as T;
+  }
+  return x;
+}
+
+/** The compiled worker. */
+export const EXPLAIN_WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'explain.js');
+
+/** One chunk's task for the worker (workers/explain.ts). */
+export interface ExplainTask {
+  /** Names the explainer (one per call): a worker rebuilds its explainer when the key changes. */
+  key: string;
+  shared: SharedExplainer;
+  X: Float32Array;
+  n: number;
+}
+
+/** A chunk's answer: n × nFeatures values and n margins. */
+export interface ExplainChunk {
+  values: Float64Array;
+  margin: Float64Array;
+}
+
+export interface ParallelOptions {
+  /** Threads in all, the calling one included (1: this thread alone, as explain() does). */
+  threads: number;
+  signal?: AbortSignal;
+}
+
+let calls = 0;
+
+/**
+ * `ex.explain(X, n)`'s base, values and margins, computed on up to `threads`
+ * threads. `ex` may be a function that builds the explainer: the workers are
+ * then started first, so they load while this thread computes the covers.
+ */
+export async function explainParallel(
+  explainer: Explainer | (() => Explainer),
+  X: Float32Array,
+  n: number,
+  o: ParallelOptions,
+): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
+  const rowsPer = chunkRows(n, o.threads);
+  const chunks = Math.ceil(n / rowsPer);
+  const workers = Math.min(o.threads - 1, chunks - 1);
+  const pool =
+    workers >= 1 && existsSync(EXPLAIN_WORKER_FILE) ? new Piscina({ filename: EXPLAIN_WORKER_FILE, minThreads: workers, maxThreads: workers, idleTimeout: 1000 }) : undefined;
+  try {
+    const ex = typeof explainer === 'function' ? explainer() : explainer;
+    const shared = pool ? ex.share() : undefined;
+    if (!pool || !shared) {
+      const e = ex.explain(X, n);
+      return { base: e.base, values: e.values, margin: e.margin };
+    }
+    return await onPool(pool, workers, ex, inSharedMemory(shared), X, n, rowsPer, o);
+  } finally {
+    await pool?.destroy();
+  }
+}
+
+async function onPool(
+  pool: Piscina,
+  workers: number,
+  ex: Explainer,
+  shared: SharedExplainer,
+  X: Float32Array,
+  n: number,
+  rowsPer: number,
+  o: ParallelOptions,
+): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
+  const chunks = Math.ceil(n / rowsPer);
+  const F = ex.nFeatures;
+  if (X.length !== n * F) throw new RangeError(`explain: ${X.length} values for ${n} rows × ${F} features`);
+  const values = new Float64Array(n * F);
+  const margin = new Float64Array(n);
+  const place = (i: number, c: ExplainChunk): void => {
+    values.set(c.values, i * rowsPer * F);
+    margin.set(c.margin, i * rowsPer);
+  };
+  const rows = (i: number): [number, number] => [i * rowsPer, Math.min(n, (i + 1) * rowsPer)];
+  const key = `${process.pid}-${++calls}`;
+  let next = 0;
+  let failed = false;
+  // Each worker is given one chunk at a time, so the calling thread keeps the rest.
+  const chain = async (): Promise<void> => {
+    while (!failed && next < chunks) {
+      const i = next++;
+      const [a, b] = rows(i);
+      try {
+        const task: ExplainTask = { key, shared, X: X.slice(a * F, b * F), n: b - a };
+        place(i, (await pool.run(task, { signal: o.signal })) as ExplainChunk);
+      } catch (e) {
+        failed = true;
+        throw e instanceof Error ? e : new Error(`explanation worker failed: ${String((e as { message?: unknown })?.message ?? e)}`);
+      }
+    }
+  };
+  try {
+    const all = Promise.all(Array.from({ length: workers }, chain));
+    all.catch(() => undefined);
+    while (!failed && next < chunks) {
+      if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
+      const i = next++;
+      const [a, b] = rows(i);
+      const e = ex.explain(X.subarray(a * F, b * F), b - a);
+      place(i, e);
+      // Let the workers' answers in (and hand them their next chunk) before taking another.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await all;
+    return { base: ex.base, values, margin };
+  } finally {
+    failed = true;
+  }
+}

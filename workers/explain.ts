@@ -1,0 +1,26 @@
+/**
+ * piscina worker: exact TreeSHAP for one chunk of rows (src/model/explain/parallel.ts
+ * hands the chunks out). The explainer is rebuilt here from what the calling
+ * thread shared (the decoded trees and the covers it computed), once per call
+ * (`key`), so every thread explains with the same covers; the values and
+ * margins come back as transferred buffers.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { explainerFromShared, type Explainer } from '../src/model/explain/index.js';
+import type { ExplainChunk, ExplainTask } from '../src/model/explain/parallel.js';
+
+let built: { key: string; ex: Explainer } | undefined;
+
+export default function explain(task: ExplainTask): unknown {
+  if (built?.key !== task.key) built = { key: task.key, ex: explainerFromShared(task.shared) };
+  const e = built.ex.explain(task.X, task.n);
+  const chunk: ExplainChunk = { values: e.values, margin: e.margin };
+  return move({
+    get [transferableSymbol]() {
+      return [chunk.values.buffer, chunk.margin.buffer];
+    },
+    get [valueSymbol](): ExplainChunk {
+      return chunk;
+    },
+  });
+}
