@@ -13,7 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 
 /** Report lines that carry durations (they differ run to run by design). */
-const TIMING_LINE = /^(Duration: |- (Planning|Model Load|Feature Extraction|Model Prediction|Explanations|Database Write|Outcomes|Throughput): )/;
+const TIMING_LINE = /^(Duration: |- (Planning|Model Load|Feature Extraction|Model Prediction|Explanations|Database Write|Monitoring|Outcomes|Throughput): )/;
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
