@@ -91,44 +91,46 @@ function incompleteTail(bytes: Buffer): number {
   return bytes.length;
 }
 
-/** Bytes → text, valid UTF-8 as is, every other byte as INVALID_BYTE; sequences split across chunks are joined. */
-class Utf8Decode extends Transform {
+/**
+ * Bytes → bytes the parser reads: valid UTF-8 passed through as it is (no decode and re-encode: the parser
+ * works on bytes), every byte that is not valid UTF-8 as INVALID_BYTE, CRLF and lone CR as LF; a UTF-8
+ * sequence or a CRLF split across chunks is joined.
+ */
+class Utf8Lf extends Transform {
   private carry: Buffer = Buffer.alloc(0);
-
-  constructor() {
-    super({ decodeStrings: true, encoding: 'utf8' });
-  }
+  private pendingCr = false;
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const cut = incompleteTail(bytes);
     this.carry = Buffer.from(bytes.subarray(cut));
-    const body = bytes.subarray(0, cut);
-    done(null, isUtf8(body) ? body.toString('utf8') : decodeMarking(body));
+    done(null, this.lf(bytes.subarray(0, cut)));
   }
 
   override _flush(done: TransformCallback): void {
-    done(null, this.carry.length > 0 ? decodeMarking(this.carry) : '');
-  }
-}
-
-/** CRLF and lone CR → LF, across chunk boundaries. */
-class CrlfToLf extends Transform {
-  private pendingCr = false;
-
-  constructor() {
-    super({ decodeStrings: false, encoding: 'utf8' });
+    const tail = this.carry.length > 0 ? this.lf(this.carry) : Buffer.alloc(0);
+    done(null, this.pendingCr ? Buffer.concat([tail, Buffer.from('\n')]) : tail);
   }
 
-  override _transform(chunk: string | Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    let s = (this.pendingCr ? '\r' : '') + (typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-    this.pendingCr = s.endsWith('\r');
-    if (this.pendingCr) s = s.slice(0, -1);
-    done(null, s.replace(/\r\n?/g, '\n'));
-  }
-
-  override _flush(done: TransformCallback): void {
-    done(null, this.pendingCr ? '\n' : '');
+  /** Valid or marked UTF-8 with LF line ends; a CR at the very end waits for the next chunk. */
+  private lf(body: Buffer): Buffer {
+    let b = isUtf8(body) ? body : Buffer.from(decodeMarking(body), 'utf8');
+    const pending = this.pendingCr;
+    if (!pending && b.indexOf(13) === -1) return b;
+    if (pending) b = Buffer.concat([Buffer.from('\r'), b]);
+    this.pendingCr = b.length > 0 && b[b.length - 1] === 13;
+    const end = this.pendingCr ? b.length - 1 : b.length;
+    const out = Buffer.allocUnsafe(end);
+    let n = 0;
+    for (let i = 0; i < end; i++) {
+      const c = b[i];
+      if (c !== 13) out[n++] = c;
+      else {
+        out[n++] = 10;
+        if (i + 1 < end && b[i + 1] === 10) i++;
+      }
+    }
+    return out.subarray(0, n);
   }
 }
 
@@ -169,7 +171,7 @@ export async function* readCsvBatches(input: Readable, label: string): AsyncGene
     // Memory bound: one record (one row, quoted line breaks included) may not exceed this.
     max_record_size: MAX_RECORD_CHARS,
   });
-  pipeline(input, new Utf8Decode(), new CrlfToLf(), parser, () => {
+  pipeline(input, new Utf8Lf(), parser, () => {
     // Errors reach the consumer through the parser's 'error' event; early exits are fine.
   });
   let queue: string[][] = [];
