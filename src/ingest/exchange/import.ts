@@ -39,7 +39,8 @@ import { nseHolidays, PUBLISHED_YEARS } from '../../demo/holidays.js';
 import { TradingCalendar } from '../../market/calendar.js';
 import { openMarketForWrite, type Db } from '../../market/db.js';
 import { RejectsWriter } from '../rejects.js';
-import { DEFAULT_NSE_SERIES, readExchangeBatches } from './read.js';
+import { DEFAULT_NSE_SERIES } from './read.js';
+import { readExchangeBatchesParallel } from './read-parallel.js';
 import { KIND_TITLES } from './kinds.js';
 import { ReadTally, readLines, type DryRunSummary } from './summary.js';
 import type { BseScrip, ExchangeKind, NseListing, PriceBar } from './types.js';
@@ -244,7 +245,7 @@ export async function importExchange(paths: readonly string[], opts: ExchangeImp
     const run = new Run(db, prefer, opts);
     const tally = new ReadTally(maxRejectRate);
     let n = 0;
-    for await (const batch of readExchangeBatches(paths, { nseSeries })) {
+    for await (const batch of readExchangeBatchesParallel(paths, { nseSeries })) {
       stopIfInterrupted();
       for (const ev of batch) {
         tally.add(ev);

@@ -176,6 +176,12 @@ export async function* readExchange(paths: readonly string[], o: ReadOptions = {
   for await (const batch of readExchangeBatches(paths, o)) yield* batch;
 }
 
+/** The events of one file of `listFiles` (every source in it: a zip's members), in batches, as readExchangeBatches gives them. */
+export async function* readFileBatches(file: string, o: ReadOptions = {}): AsyncGenerator<ExchangeEvent[]> {
+  const series = new Set((o.nseSeries ?? DEFAULT_NSE_SERIES).map((s) => s.toUpperCase()));
+  for (const source of fileSources(file)) yield* events(source, series);
+}
+
 /** The events of `readExchange`, in the same order, in batches (one await per batch of rows, not per row). */
 export async function* readExchangeBatches(paths: readonly string[], o: ReadOptions = {}): AsyncGenerator<ExchangeEvent[]> {
   const series = new Set((o.nseSeries ?? DEFAULT_NSE_SERIES).map((s) => s.toUpperCase()));
