@@ -13,15 +13,14 @@
  *   leaves market.db as it was (and does not leave behind a market.db the
  *   import created).
  */
-import { accessSync, constants, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { marketDbPath } from '../config.js';
 import { StockflowError, badArgs, missingInput } from '../errors.js';
 import { logger } from '../log.js';
-import { openMarketForWrite, type Db } from '../market/db.js';
+import type { Db } from '../market/db.js';
 import { readCsv } from './csv.js';
-import { RejectsWriter } from './rejects.js';
+import type { RejectsWriter } from './rejects.js';
+import { withImportTransaction } from './transaction.js';
 import { IMPORT_ORDER, TABLES, upsertSql, type FileKind, type TableSpec } from './tables.js';
 import { checkHeader, checkRow, type Header } from './validate.js';
 
@@ -196,34 +195,9 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
   }
   const inputs = checkInputs(o.files);
 
-  mkdirSync(o.dataDir, { recursive: true });
-  const marketDb = path.resolve(marketDbPath(o.dataDir));
-  const existed = existsSync(marketDb);
   // SIGINT/SIGTERM: stop at the next row, roll back, remove the temporary rejects file, exit 130 with one line.
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupted ??= sig;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopIfInterrupted = (): void => {
-    if (interrupted) throw new StockflowError('INTERRUPTED', `interrupted by ${interrupted}: import rolled back, ${marketDb} unchanged`);
-  };
-  let rejects: RejectsWriter | undefined;
-  let db: Db | undefined;
-  let committed = false;
-  try {
-    rejects = new RejectsWriter(o.rejectsFile ?? path.join(o.dataDir, 'rejects.csv'));
-    db = openMarketForWrite(marketDb);
-    try {
-      db.exec('BEGIN IMMEDIATE');
-    } catch (e) {
-      if (e instanceof Database.SqliteError && e.code.startsWith('SQLITE_BUSY')) {
-        throw new StockflowError('LOCKED', `${marketDb} is being written by another process; try again when it has finished`);
-      }
-      throw e;
-    }
-    const codes = (): Set<string> => new Set(db!.prepare('SELECT bse_code FROM master_stock_list').pluck().all() as string[]);
+  return withImportTransaction(o.dataDir, o.rejectsFile, async ({ db, marketDb, rejects, stopIfInterrupted, commit }) => {
+    const codes = (): Set<string> => new Set(db.prepare('SELECT bse_code FROM master_stock_list').pluck().all() as string[]);
     const ctx: Context = { db, rejects, knownCodes: codes(), stopIfInterrupted };
     const files: FileSummary[] = [];
     for (const [kind, file] of inputs) {
@@ -238,9 +212,7 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
       throw new StockflowError('IMPORT_REJECTED', `import rejected: ${what.join(', ')}; rejected rows listed in ${rejectsFile}; database unchanged`);
     }
 
-    stopIfInterrupted();
-    db.exec('COMMIT');
-    committed = true;
+    commit();
     const rejectsFile = rejects.finish();
     const t = {
       rows: files.reduce((a, f) => a + f.rows, 0),
@@ -249,14 +221,5 @@ export async function importCsvs(o: ImportOptions): Promise<ImportSummary> {
     };
     logger().debug({ marketDb, ...t }, 'import committed');
     return { files, rejectsFile, marketDb, ...t, text: summaryText(files, t, rejectsFile, marketDb), exitCode: 0 };
-  } catch (e) {
-    if (db?.inTransaction) db.exec('ROLLBACK');
-    rejects?.discard();
-    throw e;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    db?.close();
-    if (!committed && !existed) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(marketDb + suffix, { force: true });
-  }
+  });
 }

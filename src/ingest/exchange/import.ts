@@ -29,16 +29,13 @@
  *   listing of the symbol in time, else EQUITY_L's ISIN for it). A symbol no ISIN-bearing file
  *   ever introduced is left out, counted with its reason.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { marketDbPath } from '../../config.js';
+import type Database from 'better-sqlite3';
 import { StockflowError, badArgs } from '../../errors.js';
 import { logger } from '../../log.js';
 import { nseHolidays, PUBLISHED_YEARS } from '../../demo/holidays.js';
 import { TradingCalendar } from '../../market/calendar.js';
-import { openMarketForWrite, type Db } from '../../market/db.js';
-import { RejectsWriter } from '../rejects.js';
+import type { Db } from '../../market/db.js';
+import { withImportTransaction } from '../transaction.js';
 import { DEFAULT_NSE_SERIES } from './read.js';
 import { readExchangeBatchesParallel } from './read-parallel.js';
 import { KIND_TITLES } from './kinds.js';
@@ -216,32 +213,7 @@ export async function importExchange(paths: readonly string[], opts: ExchangeImp
   const nseSeries = opts.nseSeries ?? DEFAULT_NSE_SERIES;
   if (nseSeries.length === 0) throw badArgs('--series needs at least one series');
 
-  mkdirSync(opts.dataDir, { recursive: true });
-  const marketDb = path.resolve(marketDbPath(opts.dataDir));
-  const existed = existsSync(marketDb);
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupted ??= sig;
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stopIfInterrupted = (): void => {
-    if (interrupted) throw new StockflowError('INTERRUPTED', `interrupted by ${interrupted}: import rolled back, ${marketDb} unchanged`);
-  };
-  let rejects: RejectsWriter | undefined;
-  let db: Db | undefined;
-  let committed = false;
-  try {
-    rejects = new RejectsWriter(opts.rejectsFile ?? path.join(opts.dataDir, 'rejects.csv'));
-    db = openMarketForWrite(marketDb);
-    try {
-      db.exec('BEGIN IMMEDIATE');
-    } catch (e) {
-      if (e instanceof Database.SqliteError && e.code.startsWith('SQLITE_BUSY')) {
-        throw new StockflowError('LOCKED', `${marketDb} is being written by another process; try again when it has finished`);
-      }
-      throw e;
-    }
+  return withImportTransaction(opts.dataDir, opts.rejectsFile, async ({ db, marketDb, rejects, stopIfInterrupted, commit }) => {
     const run = new Run(db, prefer, opts);
     const tally = new ReadTally(maxRejectRate);
     let n = 0;
@@ -269,23 +241,12 @@ export async function importExchange(paths: readonly string[], opts: ExchangeImp
     }
     stopIfInterrupted();
     const out = run.finish();
-    stopIfInterrupted();
-    db.exec('COMMIT');
-    committed = true;
+    commit();
     const rejectsFile = rejects.finish();
     const summary: ExchangeImportSummary = { marketDb, rejectsFile, prefer, read: tally.result(), ...out, text: '' };
     summary.text = importText(summary);
     return summary;
-  } catch (e) {
-    if (db?.inTransaction) db.exec('ROLLBACK');
-    rejects?.discard();
-    throw e;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    db?.close();
-    if (!committed && !existed) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(marketDb + suffix, { force: true });
-  }
+  });
 }
 
 type FinishResult = Omit<ExchangeImportSummary, 'marketDb' | 'rejectsFile' | 'prefer' | 'read' | 'text'>;
