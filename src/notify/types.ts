@@ -2,6 +2,7 @@
  * What a notification is about (one batch run), what came of sending it, and
  * the wording both channels share (the one-line headline, number formats).
  */
+import type { Scorecard } from '../model/evaluate.js';
 
 /** One finished (or failed) batch run, as both channels describe it. */
 export interface RunNotice {
@@ -40,16 +41,7 @@ export interface RunNotice {
   csvPath?: string;
   durationMs: number;
   /** The report's scorecard (README "The scorecard"); absent until a prediction's outcome is known. */
-  scorecard?: {
-    date: string;
-    model_version: string;
-    top: number;
-    top_hits: number;
-    top_precision: number;
-    base_rate: number;
-    rolling_precision: number;
-    window_dates: number;
-  };
+  scorecard?: Pick<Scorecard, 'date' | 'model_version' | 'top' | 'top_hits' | 'top_precision' | 'base_rate' | 'rolling_precision' | 'window_dates'>;
   /** Drift (docs/monitoring.md): the features (and the score) whose PSI is above the significant threshold, worst first. Absent when not measured. */
   drift?: { significant: { name: string; psi: number }[]; threshold: number };
 }
