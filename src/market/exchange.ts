@@ -189,6 +189,19 @@ export function observedUpperHits(db: Db, from: IsoDate, to: IsoDate): Set<strin
   return new Set(rows.map(([c, d]) => `${c}|${d}`));
 }
 
+const hitStatements = new WeakMap<ExchangeData, Statement<unknown[]> | null>();
+
+/** One stock's upper hits on the exchange's list dated in [since, before); empty (and no query) when no list was imported. */
+export function observedUpperHitsOf(db: Db, code: string, since: IsoDate, before: IsoDate): Set<IsoDate> {
+  const ex = exchangeData(db);
+  let st = hitStatements.get(ex);
+  if (st === undefined) {
+    st = ex.hits ? db.prepare("SELECT trade_date FROM circuit_hits WHERE bse_code = ? AND side = 'upper' AND trade_date >= ? AND trade_date < ?").pluck(true) : null;
+    hitStatements.set(ex, st);
+  }
+  return st === null ? new Set() : new Set(st.all(code, since, before) as IsoDate[]);
+}
+
 /**
  * Whether bar i of one stock is an upper-circuit hit: on an observed session,
  * whether the exchange listed it (`observedHit`); elsewhere the rule in

@@ -11,7 +11,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
 import { actionsOf, adjustBars } from './adjust.js';
-import { bandRowsOf, exchangeData, observedFor, upperHitFlags, type ExchangeData } from './exchange.js';
+import { bandRowsOf, exchangeData, observedFor, observedUpperHitsOf, upperHitFlags, type ExchangeData } from './exchange.js';
 
 export interface Bars {
   length: number;
@@ -60,7 +60,6 @@ export class PointInTimeReader {
   private readonly calendar: Stmt;
   private readonly ex: ExchangeData;
   private readonly masterBand?: Stmt;
-  private readonly hitRows?: Stmt;
   private observed?: Set<IsoDate>;
 
   constructor(
@@ -82,11 +81,6 @@ export class PointInTimeReader {
     this.ex = exchangeData(db);
     if (this.ex.bands || this.ex.hits) {
       this.masterBand = db.prepare('SELECT circuit_band_pct FROM master_stock_list WHERE bse_code = ?').pluck(true);
-      if (this.ex.hits) {
-        this.hitRows = db
-          .prepare("SELECT trade_date FROM circuit_hits WHERE bse_code = ? AND side = 'upper' AND trade_date >= ? AND trade_date < ?")
-          .pluck(true);
-      }
     }
   }
 
@@ -119,7 +113,7 @@ export class PointInTimeReader {
       if (this.ex.actions) adjustBars(bars, actionsOf(this.db, code, bars.date[0], date));
       if (this.masterBand) {
         const bands = bandRowsOf(this.db, code, bars.date[0], date);
-        const hits = this.hitRows ? new Set(this.hitRows.all(code, bars.date[0], date) as IsoDate[]) : new Set<IsoDate>();
+        const hits = observedUpperHitsOf(this.db, code, bars.date[0], date);
         const observed = this.ex.hits ? observedFor(this.db, code, this.observedSessions()) : new Set<IsoDate>();
         const master = (this.masterBand.get(code) as number | null | undefined) ?? null;
         bars.uc = upperHitFlags(bars.date, bars.close, n, bands, master, observed, hits);

@@ -11,7 +11,7 @@ import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
 import { addDays } from './dates.js';
 import { actionsBetween, actionsOf, adjustBars } from './adjust.js';
-import { bandOn, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, upperHitFlags } from './exchange.js';
+import { bandOn, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, observedUpperHitsOf, upperHitFlags } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -309,9 +309,7 @@ export function closeHistory(db: Db, code: string, to: IsoDate, n: number): Clos
     adjustBars({ length: m, date, close }, actionsOf(db, code, date[0], after));
     const ex = exchangeData(db);
     const observed = observedFor(db, code, observedSessions(db, date[0], to));
-    const observedHits = new Set<IsoDate>();
-    for (const k of observedUpperHits(db, date[0], to)) if (k.startsWith(`${code}|`)) observedHits.add(k.slice(code.length + 1));
-    flags = upperHitFlags(date, close, m, ex.bands ? bandRowsOf(db, code, date[0], after) : [], band, observed, observedHits);
+    flags = upperHitFlags(date, close, m, ex.bands ? bandRowsOf(db, code, date[0], after) : [], band, observed, observedUpperHitsOf(db, code, date[0], after));
   }
   const sma = (i: number, w: number): number | null => {
     if (i + 1 < w) return null;
