@@ -7,6 +7,7 @@
  */
 import { rocAuc } from './train/metrics.js';
 import type { Evaluation } from './evaluate.js';
+import { mulberry32 } from '../util/random.js';
 
 /** The number of stocks whose overlap the comparison counts. */
 export const COMPARE_TOP = 20;
@@ -126,18 +127,6 @@ export function compareRankings(
 }
 
 // ---------------------------------------------------------------- paired bootstrap
-
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1) (deterministic for a seed). */
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ROC-AUC with a weight (a count) per row, over rows already sorted by score descending with their tie groups. */
 function weightedAuc(order: Uint32Array, groupEnd: Uint32Array, y: Uint8Array, w: Uint32Array): number {

@@ -24,6 +24,7 @@
  * tree order, then the base score is added, as onnxruntime does.
  */
 import { StockflowError } from '../../errors.js';
+import { mulberry32 } from '../../util/random.js';
 
 export interface GbdtParams {
   /** Maximum number of trees (boosting rounds). */
@@ -218,18 +219,6 @@ function binTrainingSet(X: Float32Array, n: number, F: number, maxBins: number):
 
 // ---------------------------------------------------------------------------
 // Small helpers
-
-/** mulberry32: a seeded 32-bit generator returning floats in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** log(1 + e^z), stable. */
 function softplus(z: number): number {
@@ -614,7 +603,7 @@ export function trainGbdt(train: LabelledRows, valid: LabelledRows, nFeatures: n
   const trainScore = new Float64Array(n).fill(baseScore);
   const validScore = new Float64Array(valid.n).fill(baseScore);
   const grower = new Grower(bins, F, edges, grad, hess, p, n);
-  const random = rng(p.seed);
+  const random = mulberry32(p.seed);
 
   const trees: Tree[] = [];
   const trainLoss: number[] = [];
