@@ -1,18 +1,12 @@
 /**
  * Monitoring (#/monitoring): the scorecard over time, calibration, drift per
- * feature (GET /api/v1/monitoring, when this server has it), model versions and aliases.
+ * feature (GET /api/v1/monitoring), model versions and aliases.
  */
 import { calibrationSpec, scorecardSpec } from '../../../src/output/html/charts.js';
-import { API, getJson, type Models, type Performance, type PerformanceHistory } from '../api.js';
+import { API, ApiFailure, getJson, type Models, type Performance, type PerformanceHistory } from '../api.js';
 import { chartWidth, drawChart, esc, fmtInt, fmtPct } from '../dom.js';
 
 const MONITORING = `${API}/monitoring`;
-
-/** Whether the server documents GET /api/v1/monitoring (asked of its OpenAPI document, so no request fails). */
-async function hasMonitoring(): Promise<boolean> {
-  const doc = await getJson<{ paths?: Record<string, unknown> }>('/openapi.json');
-  return Object.prototype.hasOwnProperty.call(doc.paths ?? {}, MONITORING);
-}
 
 /** GET /api/v1/monitoring (docs/monitoring.md): the latest completed run's PSI per feature and of the score, and its challengers. */
 interface Subject {
@@ -62,7 +56,11 @@ export async function monitoringPage(main: HTMLElement): Promise<void> {
     getJson<Performance>(`${API}/performance`),
     getJson<PerformanceHistory>(`${API}/performance/history`),
     getJson<Models>(`${API}/models`),
-    hasMonitoring(),
+    // 404: no completed run yet, so no drift either (said in the drift section, the rest of the page still drawn).
+    getJson<Monitoring>(MONITORING).catch((e: unknown) => {
+      if (e instanceof ApiFailure && e.status === 404) return null;
+      throw e;
+    }),
   ]);
   const s = perf.scorecard;
   main.innerHTML = `
@@ -101,9 +99,5 @@ ${s ? `<p>On ${esc(s.date)} (model v${esc(s.model_version)}): ${s.top_hits} of t
   } else scHost.innerHTML = `<p class="note">${esc(hist.note ?? 'no outcome known yet')}</p>`;
 
   const dHost = main.querySelector<HTMLElement>('#drift')!;
-  if (!monitoring) {
-    dHost.innerHTML = '<p class="note">Drift per feature: not available (this server has no GET /api/v1/monitoring).</p>';
-    return;
-  }
-  dHost.innerHTML = driftHtml(await getJson<Monitoring>(MONITORING));
+  dHost.innerHTML = monitoring ? driftHtml(monitoring) : '<p class="note">Drift per feature: no completed batch run yet.</p>';
 }
