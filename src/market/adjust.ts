@@ -11,6 +11,15 @@
  * `adjustBars` is the one function every reader of price history calls (the
  * point-in-time reader behind the batch, the server and training; the label
  * and outcome reader; `data check`).
+ *
+ * Per-share results too (`adjustResults`): a quarterly result's EPS is per
+ * share, so a reader as of session S divides the EPS of every result announced
+ * before an action's ex-date (announced_on < ex_date, ex_date <= S) by its
+ * factor. The announcement date decides, not the period end: a result
+ * announced on or after the ex-date already reports its EPS on the new share
+ * count (Ind AS 33 / IAS 33 ¶64 restates per-share figures for a bonus or split
+ * made after the period but before the results are approved), so dividing it
+ * again would count the action twice. Revenue and profit are totals: untouched.
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
@@ -56,6 +65,40 @@ export function adjustBars(bars: AdjustableBars, actions: readonly PriceAction[]
     if (low) low[i] /= f;
     if (volume) volume[i] *= f;
   }
+}
+
+/** Columns adjustResults rewrites in place (quarterly_results rows as the readers hold them). */
+export interface AdjustableResult {
+  readonly announced_on: string;
+  eps: number | null;
+}
+
+/**
+ * Applies `actions` (those in force for the reader: ex_date < D) to `results`
+ * in place, in any order: each EPS is divided by the product of the factors of
+ * every action with ex_date > its announced_on. A null EPS stays null; no
+ * actions: nothing is touched.
+ */
+export function adjustResults(results: readonly AdjustableResult[], actions: readonly PriceAction[]): void {
+  if (actions.length === 0) return;
+  for (const r of results) {
+    if (r.eps === null) continue;
+    let f = 1;
+    for (const a of actions) if (a.ex_date > r.announced_on) f *= a.factor;
+    if (f !== 1) r.eps /= f;
+  }
+}
+
+/**
+ * One stock's results read for prediction date `before` (announced_on < before),
+ * adjusted in place for the actions in force for it (ex_date < before) by
+ * adjustResults. No query when the results are empty or market.db has no actions.
+ */
+export function adjustResultsOf(db: Db, code: string, results: readonly AdjustableResult[], before: IsoDate): void {
+  if (results.length === 0 || !exchangeData(db).actions) return;
+  let since = results[0].announced_on;
+  for (const r of results) if (r.announced_on < since) since = r.announced_on;
+  adjustResults(results, actionsOf(db, code, since, before));
 }
 
 /** Keyed by the connection's ExchangeData (exchange.ts): a refreshed connection prepares again. */

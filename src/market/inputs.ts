@@ -3,14 +3,14 @@
  * Every query has a strict `< D` cutoff: prices with trade_date < D, results
  * with announced_on < D, news with published_on < D. Only the earnings
  * calendar looks forward (expected dates on or after D are known in advance).
- * Bars come back adjusted for the splits and bonuses in force for D (adjust.ts:
- * ex_date < D, raw rows untouched) and, when market.db has exchange bands or
+ * Bars (and results' EPS) come back adjusted for the splits and bonuses in force
+ * for D (adjust.ts: ex_date < D, raw rows untouched) and, when market.db has exchange bands or
  * observed hits, with per-bar upper-circuit flags (exchange.ts).
  */
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
-import { actionsOf, adjustBars } from './adjust.js';
+import { actionsOf, adjustBars, adjustResultsOf } from './adjust.js';
 import { bandRowsOf, exchangeData, observedFor, observedUpperHitsOf, upperHitFlags, type ExchangeData } from './exchange.js';
 
 export interface Bars {
@@ -120,9 +120,12 @@ export class PointInTimeReader {
       }
     }
     const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
+    const results = this.results.all(code, date) as ResultRow[];
+    // EPS is per share: divided for the splits and bonuses in force for D that came after its announcement (adjust.ts).
+    if (this.ex.actions) adjustResultsOf(this.db, code, results, date);
     return {
       bars,
-      results: this.results.all(code, date) as ResultRow[],
+      results,
       announcements: n > 0 ? (this.announced.all(code, date, bars.date[0]) as string[]) : [],
       newsDates: news.map((r) => r[0]),
       newsScores: news.map((r) => r[1]),

@@ -10,7 +10,7 @@ import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
 import { addDays } from './dates.js';
-import { actionsBetween, actionsOf, adjustBars } from './adjust.js';
+import { actionsBetween, actionsOf, adjustBars, adjustResults } from './adjust.js';
 import { bandOn, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, observedUpperHitsOf, upperHitFlags } from './exchange.js';
 
 export interface UniverseFilter {
@@ -111,7 +111,8 @@ export const RESULTS_BLOCK_STOCKS = 2000;
 /**
  * Every ACTIVE stock's sector and market cap with its results announced before
  * `date` (for sector medians), one stock at a time, in code order; a stock's
- * results in period order. The results are read block by block (one range scan
+ * results in period order, their EPS adjusted for the splits and bonuses in force
+ * for D as the point-in-time reader adjusts them (adjust.ts). The results are read block by block (one range scan
  * of the primary key per RESULTS_BLOCK_STOCKS stocks), so memory stays flat as
  * the universe grows.
  */
@@ -140,6 +141,8 @@ export function forEachActiveResults(
         WHERE r.announced_on < ? ORDER BY r.bse_code, r.period_end`,
     )
     .raw(true);
+  // EPS per share, adjusted as the point-in-time reader does (adjust.ts): the actions in force for D (ex_date < D).
+  const actions = actionsBetween(db, '0000-00-00', addDays(date, -1));
   for (let a = 0; a < stocks.length; a += block) {
     const part = stocks.slice(a, a + block);
     const rows = range.all(part[0][0], part[part.length - 1][0], date, date) as [string, string, string, number | null, number | null, number | null][];
@@ -151,6 +154,7 @@ export function forEachActiveResults(
     }
     for (const [bse_code, sector, market_cap_cr] of part) {
       const results = byCode.get(bse_code) ?? [];
+      if (actions.size > 0 && results.length > 0) adjustResults(results, actions.get(bse_code) ?? []);
       fn({ bse_code, sector, market_cap_cr }, results);
     }
   }
