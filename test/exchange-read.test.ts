@@ -482,8 +482,11 @@ describe('observed hits as labels and outcomes', () => {
           { prediction_date: SESSIONS[t], model_name: 'm', model_version: '1' },
           { prediction_date: SESSIONS[t], model_name: 'one', model_version: '2' },
         ],
-        recordOutcomes: (o: { date: string; hits: Map<string, string>; source: string }) => {
-          recorded.push({ date: o.date, hits: Object.fromEntries(o.hits), source: o.source });
+        recordOutcomes: (o: { date: string; hits: Map<string, string>; source: (code: string) => string }) => {
+          // One source for all four here: exchange_listings is empty, so the list speaks for every stock.
+          const sources = new Set([P, Q, R, T].map((c) => o.source(c)));
+          expect(sources.size).toBe(1);
+          recorded.push({ date: o.date, hits: Object.fromEntries(o.hits), source: [...sources][0] });
           return o.hits.size;
         },
         predictionCodes: () => [P, Q, R, T],

@@ -5,8 +5,9 @@
  * within the horizon's sessions from the prediction date (upperCircuitHits in
  * src/market/reader.ts: the exchange's own list of band hits on the sessions
  * it covers, elsewhere the circuit rule on the band in force and the adjusted
- * closes). An outcome's source is 'exchange' when the exchange's list covers
- * every session of its window, else 'closes'.
+ * closes). An outcome's source is decided stock by stock: 'exchange' when the
+ * exchange's list covers every session of its window and speaks for that stock
+ * (hitListCovers: NSE's list says nothing about a BSE-only stock), else 'closes'.
  *
  * Run by each batch (its `outcomes` stage, after the write) and by
  * `stockflow evaluate`.
@@ -15,10 +16,11 @@ import type { Logger } from '../log.js';
 import type { Db } from '../market/db.js';
 import type { IsoDate } from '../market/dates.js';
 import { latestSessionBefore, sessionsFrom, upperCircuitHits } from '../market/reader.js';
-import { observedSessions } from '../market/exchange.js';
+import { hitListCovers, observedSessions } from '../market/exchange.js';
 import { horizonSessionsOf } from '../model/metadata.js';
 import { listModels } from '../model/registry.js';
 import type { PredictionsStore } from '../predictions/store.js';
+import type { OutcomeSource } from '../predictions/types.js';
 
 /** A model's horizon by name (may be unknown) and version. */
 export type HorizonOf = (name: string | null, version: string) => number;
@@ -56,6 +58,7 @@ export function fillOutcomes(market: Db, store: PredictionsStore, horizonOf: Hor
   const out: OutcomesFilled = { recorded: [], waiting: 0 };
   // A date's champion and challenger share a window: its hits are read from market.db once.
   const hitsOf = new Map<string, Map<string, IsoDate>>();
+  const covers = hitListCovers(market);
   for (const p of store.pendingOutcomes()) {
     const horizon = horizonOf(p.model_name, p.model_version);
     const window = sessionsFrom(market, p.prediction_date, horizon);
@@ -69,7 +72,9 @@ export function fillOutcomes(market: Db, store: PredictionsStore, horizonOf: Hor
     const key = `${from}|${windowEnd}`;
     let hits = hitsOf.get(key);
     if (!hits) hitsOf.set(key, (hits = upperCircuitHits(market, from, windowEnd)));
-    const source = observedSessions(market, p.prediction_date, windowEnd).size >= horizon ? 'exchange' : 'closes';
+    // Per stock: the list covers the whole window and speaks for the stock (hitListCovers: a BSE-only stock is not in NSE's list).
+    const listed = observedSessions(market, p.prediction_date, windowEnd).size >= horizon;
+    const source = (code: string): OutcomeSource => (listed && covers(code) ? 'exchange' : 'closes');
     const rows = store.recordOutcomes({ date: p.prediction_date, modelVersion: p.model_version, horizon, windowEnd, hits, source });
     const codes = new Set(store.predictionCodes(p.prediction_date, p.model_version));
     let n = 0;

@@ -812,7 +812,7 @@ export class PredictionsStore {
       const rows = db.prepare(SQL.predictionsToJudge).raw(true).all(o.date, o.modelVersion) as [string, number, number, string | null][];
       for (const [code, probability, label, confidence] of rows) {
         const on = o.hits.get(code);
-        ins.run(o.modelVersion, o.date, code, probability, label, confidence, o.horizon, o.windowEnd, on === undefined ? 0 : 1, on ?? null, o.source, now);
+        ins.run(o.modelVersion, o.date, code, probability, label, confidence, o.horizon, o.windowEnd, on === undefined ? 0 : 1, on ?? null, o.source(code), now);
       }
       return rows.length;
     }).immediate();

@@ -212,8 +212,12 @@ export interface OutcomeInput {
   windowEnd: IsoDate;
   /** Stocks that hit their upper circuit in the window, with the first session they did. */
   hits: ReadonlyMap<string, IsoDate>;
-  source: 'closes' | 'exchange';
+  /** Each stock's source: the exchange's list of hits, or the rule on the closes (docs/runs.md, "Outcomes"). */
+  source: (code: string) => OutcomeSource;
 }
+
+/** Where an outcome's hit came from (prediction_outcomes.source). */
+export type OutcomeSource = 'closes' | 'exchange';
 
 /** A stored prediction joined with its realised outcome (prediction_outcomes). */
 export interface OutcomeRow {
