@@ -8,6 +8,7 @@ import { EXIT_CODES, badArgs } from '../errors.js';
 import { DEMO_DEFAULTS } from '../demo/defaults.js';
 import { logger } from '../log.js';
 import { action, intArg } from './run.js';
+import type { ExchangeInfo } from '../market/check.js';
 import { registerFetch } from './fetch.js';
 
 /**
@@ -23,6 +24,29 @@ async function withDataLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T
   } finally {
     lock.release();
   }
+}
+
+/** `data info`'s lines about the exchange tables (docs/exchange-files.md, "What `data info` shows"). */
+function exchangeLines(x: ExchangeInfo | null): string[] {
+  if (!x) return ['exchange:   no exchange files imported'];
+  const pct = (a: number, b: number): string => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
+  const bands = x.bands.byBand.map((b) => `${b.band === 'No Band' ? b.band : `${b.band}%`} ${b.stocks}`).join(', ');
+  const a = x.check.agreement;
+  const disagree = a ? a.onlyDerived + a.onlyObserved : 0;
+  return [
+    `listings:   NSE ${x.listings.NSE}, BSE ${x.listings.BSE}, on both ${x.listings.both}; ISIN lineage ${x.isins.rows} rows, ISIN changes ${x.isins.changed}`,
+    `bars as traded: NSE ${x.exchangeBars.NSE}, BSE ${x.exchangeBars.BSE}`,
+    `bands:      in force at ${x.bands.session ?? '-'}: ${bands || 'none'}; no band list (the master's band) ${x.bands.withoutBandRows}`,
+    `hit lists:  ${x.hits.sessions} sessions${x.hits.first ? ` (${x.hits.first} … ${x.hits.last})` : ''}; listed hits: upper ${x.hits.upper}, lower ${x.hits.lower}`,
+    `actions:    split ${x.actions.split}, bonus ${x.actions.bonus}, consolidation ${x.actions.consolidation}`,
+    `market caps: ${x.marketCaps.rows} rows, ${x.marketCaps.dates} dates, latest ${x.marketCaps.last ?? '-'}`,
+    a
+      ? `derived vs listed hits: ${a.judged} rows judged on ${a.sessions} sessions, ${pct(a.judged - disagree, a.judged)} agree; hits by either ${a.agree + disagree}: ` +
+        `on both ${a.agree} (${pct(a.agree, a.agree + disagree)}), only derived ${a.onlyDerived}, only listed ${a.onlyObserved}` +
+        (a.observedWithoutPrice > 0 ? `; listed without a price row ${a.observedWithoutPrice}` : '')
+      : 'derived vs listed hits: no hit list imported (hits are derived from the closes)',
+    `check:      suspect moves ${x.check.suspectMoves}, uncovered sessions ${x.check.uncoveredSessions}${x.check.suspectMoves + x.check.uncoveredSessions > 0 ? ' (stockflow data check lists them)' : ''}`,
+  ];
 }
 
 export function registerData(program: Command): void {
@@ -154,16 +178,22 @@ export function registerData(program: Command): void {
 
   data
     .command('info')
-    .description('row counts, date range and active stocks in <data-dir>/market.db')
+    .description("row counts, date range and active stocks in <data-dir>/market.db; with exchange files imported, the exchange tables' counts and how often derived circuit hits agree with the exchange's list")
     .option('--data-dir <dir>', 'data directory (env STOCKFLOW_DATA_DIR)')
     .option('--json', 'print JSON')
     .action(
       action(async (o: { dataDir?: string; json?: boolean }) => {
         const cfg = loadConfig(o);
-        const [{ MarketStore }, { PredictionsStore }] = await Promise.all([import('../market/store.js'), import('../predictions/store.js')]);
+        const [{ MarketStore }, { PredictionsStore }, { exchangeInfo }] = await Promise.all([
+          import('../market/store.js'),
+          import('../predictions/store.js'),
+          import('../market/check.js'),
+        ]);
         const market = MarketStore.open(cfg.dataDir);
         try {
           const i = market.info();
+          // The exchange tables (data import-exchange): null when none holds a row.
+          const exchange = exchangeInfo(market.db);
           // The last batch run; runs whose process is gone are marked interrupted here (docs/runs.md).
           const runs = PredictionsStore.inspect(cfg.dataDir);
           const last = runs?.lastRun;
@@ -173,7 +203,7 @@ export function registerData(program: Command): void {
           const lastFetch = f
             ? { run_id: f.run_id, sessions: f.first_session === f.last_session ? f.first_session : `${f.first_session} … ${f.last_session}`, status: f.status, fetched: f.fetched, present: f.present, missing: f.missing, failed: f.failed, finished_at: f.finished_at, import: f.import_status }
             : null;
-          if (o.json) process.stdout.write(`${JSON.stringify({ ...i, lastRun, lastFetch, interruptedNow: runs?.reconciled ?? [] }, null, 2)}\n`);
+          if (o.json) process.stdout.write(`${JSON.stringify({ ...i, exchange, lastRun, lastFetch, interruptedNow: runs?.reconciled ?? [] }, null, 2)}\n`);
           else
             process.stdout.write(
               [
@@ -184,6 +214,7 @@ export function registerData(program: Command): void {
                 `calendar:   ${i.calendar}`,
                 `news:       ${i.news}`,
                 `holidays:   ${i.holidays}`,
+                ...exchangeLines(exchange),
                 `last run:   ${lastRun ? `${lastRun.run_id} (${lastRun.prediction_date}, ${lastRun.scope}): ${lastRun.status}` : '-'}`,
                 ...(runs && runs.reconciled.length > 0 ? [`marked interrupted (process gone): ${runs.reconciled.join(', ')}`] : []),
                 ...(lastFetch

@@ -13,13 +13,18 @@
  *  - Agreement: on the sessions whose bh file was imported, how often the rule
  *    (circuit.ts, band in force, adjusted closes) agrees with the exchange's
  *    list of upper hits.
+ *
+ * `exchangeInfo` is what `stockflow data info` shows of the exchange tables:
+ * their counts, and this check's totals (the agreement above, and how many
+ * suspect moves and uncovered sessions `data check` lists).
  */
 import type { Db } from './db.js';
-import type { IsoDate } from './dates.js';
+import { EXCHANGE_TABLES, hasTable } from './db.js';
+import { addDays, type IsoDate } from './dates.js';
 import { TradingCalendar } from './calendar.js';
 import { TICK } from './circuit.js';
 import { actionsBetween, type PriceAction } from './adjust.js';
-import { bandHistory, bandOn, exchangeData, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
+import { bandHistory, bandOn, bandsInForce, exchangeData, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
 import { priceSessions } from './reader.js';
 
 export interface SuspectMove {
@@ -154,4 +159,95 @@ export function checkMarket(db: Db): CheckReport {
 /** Whether a report has findings that `data check --strict` fails on (suspect moves or uncovered sessions). */
 export function hasFindings(r: CheckReport): boolean {
   return r.suspectMoves.length > 0 || r.uncoveredSessions.length > 0;
+}
+
+/** The exchange tables of market.db as `stockflow data info` reports them (counts, then the check's totals). */
+export interface ExchangeInfo {
+  /** Securities (keys) listed on each exchange, and on both (exchange_listings). */
+  listings: { NSE: number; BSE: number; both: number };
+  /** ISIN lineage: rows of security_isins, and keys with more than one ISIN (an ISIN change, e.g. a sub-division). */
+  isins: { rows: number; changed: number };
+  /** Bars as traded, by exchange (exchange_prices). */
+  exchangeBars: { NSE: number; BSE: number };
+  /**
+   * The band in force at the last session with prices (the price_bands row with the greatest effective_from
+   * on or before it), stocks per band ('No Band' for none), in band order; `withoutBandRows`: master-list
+   * stocks with no price_bands row (the master's band applies).
+   */
+  bands: { session: IsoDate | null; byBand: { band: string; stocks: number }[]; withoutBandRows: number };
+  /** Sessions with the exchange's list of hits (circuit_hit_sessions), their range, and the hits listed by side. */
+  hits: { sessions: number; first: IsoDate | null; last: IsoDate | null; upper: number; lower: number };
+  /** corporate_actions rows by kind. */
+  actions: { split: number; consolidation: number; bonus: number };
+  /** market_caps: dated rows, distinct dates and the latest. */
+  marketCaps: { rows: number; dates: number; last: IsoDate | null };
+  /** checkMarket's totals: derived vs observed hits (null without a list), suspect moves, uncovered sessions. */
+  check: { agreement: HitAgreement | null; suspectMoves: number; uncoveredSessions: number };
+}
+
+const BAND_ORDER = ['2', '5', '10', '20', '40', 'No Band'];
+
+/**
+ * The exchange tables' counts and the check's totals; null (after one `LIMIT 1` probe per table) when no
+ * exchange table holds a row, as in a generated, CSV-imported or older market.db. With exchange rows it makes
+ * checkMarket's one pass over the price rows, the cost of `data check`.
+ */
+export function exchangeInfo(db: Db): ExchangeInfo | null {
+  const has = (t: string): boolean => hasTable(db, t) && db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined;
+  const present = new Set<string>(EXCHANGE_TABLES.filter(has));
+  if (present.size === 0) return null;
+  const count = (t: string, sql: string): number => (present.has(t) ? (db.prepare(sql).pluck().get() as number) : 0);
+  const byKey = <K extends string>(t: string, sql: string, keys: readonly K[]): Record<K, number> => {
+    const out = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+    if (present.has(t)) for (const [k, n] of db.prepare(sql).raw(true).all() as [K, number][]) if (k in out) out[k] = n;
+    return out;
+  };
+
+  const listings = {
+    ...byKey('exchange_listings', 'SELECT exchange, count(DISTINCT bse_code) FROM exchange_listings GROUP BY exchange', ['NSE', 'BSE'] as const),
+    both: count('exchange_listings', "SELECT count(*) FROM (SELECT bse_code FROM exchange_listings GROUP BY bse_code HAVING count(DISTINCT exchange) = 2)"),
+  };
+  const isins = {
+    rows: count('security_isins', 'SELECT count(*) FROM security_isins'),
+    changed: count('security_isins', 'SELECT count(*) FROM (SELECT bse_code FROM security_isins GROUP BY bse_code HAVING count(*) > 1)'),
+  };
+  const exchangeBars = byKey('exchange_prices', 'SELECT exchange, count(*) FROM exchange_prices GROUP BY exchange', ['NSE', 'BSE'] as const);
+
+  const session = (db.prepare('SELECT max(trade_date) FROM daily_prices').pluck().get() as IsoDate | null) ?? null;
+  const inForce = session !== null ? bandsInForce(db, addDays(session, 1)) : new Map<string, number | null>();
+  const perBand = new Map<string, number>();
+  for (const b of inForce.values()) {
+    const k = b === null ? 'No Band' : String(b);
+    perBand.set(k, (perBand.get(k) ?? 0) + 1);
+  }
+  const masterCodes = db.prepare('SELECT bse_code FROM master_stock_list').pluck().all() as string[];
+  const bands = {
+    session,
+    byBand: [...perBand].sort((a, b) => BAND_ORDER.indexOf(a[0]) - BAND_ORDER.indexOf(b[0])).map(([band, stocks]) => ({ band, stocks })),
+    withoutBandRows: masterCodes.filter((c) => !inForce.has(c)).length,
+  };
+
+  const range = present.has('circuit_hit_sessions')
+    ? (db.prepare('SELECT count(*), min(trade_date), max(trade_date) FROM circuit_hit_sessions').raw(true).get() as [number, IsoDate | null, IsoDate | null])
+    : ([0, null, null] as const);
+  const sides = byKey('circuit_hits', 'SELECT side, count(*) FROM circuit_hits GROUP BY side', ['upper', 'lower'] as const);
+  const hits = { sessions: range[0], first: range[1], last: range[2], upper: sides.upper, lower: sides.lower };
+
+  const actions = byKey('corporate_actions', 'SELECT kind, count(*) FROM corporate_actions GROUP BY kind', ['split', 'consolidation', 'bonus'] as const);
+  const caps = present.has('market_caps')
+    ? (db.prepare('SELECT count(*), count(DISTINCT trade_date), max(trade_date) FROM market_caps').raw(true).get() as [number, number, IsoDate | null])
+    : ([0, 0, null] as const);
+  const marketCaps = { rows: caps[0], dates: caps[1], last: caps[2] };
+
+  const r = checkMarket(db);
+  return {
+    listings,
+    isins,
+    exchangeBars,
+    bands,
+    hits,
+    actions,
+    marketCaps,
+    check: { agreement: r.agreement, suspectMoves: r.suspectMoves.length, uncoveredSessions: r.uncoveredSessions.length },
+  };
 }
