@@ -21,6 +21,7 @@ import { FEATURE_INDEX, FINANCIAL_INDEXES, N_FEATURES } from '../src/features/de
 import { sectorMedians } from '../src/features/financial.js';
 import { OnlineFeatures } from '../src/features/online.js';
 import { computeFeatures, type FeatureSet } from '../src/features/service.js';
+import { buildDataset, sampleDates } from '../src/model/train/dataset.js';
 import { runBatch, type BatchOptions } from '../src/batch/run.js';
 import { loadScoringModel } from '../src/model/scoring-model.js';
 import { captureLogger } from './helpers/onnx-fixture.js';
@@ -160,6 +161,23 @@ describe('EPS across a 1:1 bonus in the point-in-time reader, the features, the 
       expect(m.bySector.get('Delta')?.[j]).toBeCloseTo(-0.45, 12);
       // On B's ex-date: nothing in force, (12 − 10) / 10.
       expect(sectorMedians(db, EX_B).bySector.get('Beta')?.[j]).toBeCloseTo(0.2, 12);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('training reads the same adjusted EPS (its third sampled date is the day after Q2’s announcement)', async () => {
+    expect(sampleDates(SESSIONS, { horizon: 5, dates: 4 }).dates[2]).toBe(LATE);
+    const db = openMarketReadonly(file);
+    try {
+      const ds = await buildDataset(db, file, { horizon: 5, dates: 4, validShare: 0.25, threads: 0 });
+      expect(ds.train.dates[2]).toBe(LATE);
+      // Four stocks per date in code order (equal market caps): B, C, R, U; the third date's rows are 8 … 11.
+      const eps = (row: number): number => ds.train.X[row * N_FEATURES + EPS];
+      expect(eps(8)).toBeCloseTo(0.1, 6);
+      expect(eps(9)).toBeCloseTo(0.1, 6);
+      expect(eps(10)).toBeCloseTo(-0.45, 6);
+      expect(eps(11)).toBeCloseTo(0.1, 6);
     } finally {
       db.close();
     }
