@@ -157,17 +157,25 @@ export function bandRowsOf(db: Db, code: string, since: IsoDate, before: IsoDate
   return st === null ? [] : (st.all(code, before, code, since) as BandRow[]);
 }
 
-/** Every stock's band rows with effective_from <= until, oldest first (the whole history: data check). */
+/**
+ * Every stock's band changes with effective_from <= until, oldest first (the whole history: data check).
+ * A row that repeats the band before it is left out: the band in force on any date (bandOn) is the same,
+ * and an imported market has a row per stock per sec_list, nearly all repeats.
+ */
 export function bandHistory(db: Db, until: IsoDate): Map<string, BandRow[]> {
   const out = new Map<string, BandRow[]>();
   if (!exchangeData(db).bands) return out;
   const rows = db
     .prepare('SELECT bse_code, effective_from, band_pct FROM price_bands WHERE effective_from <= ? ORDER BY bse_code, effective_from')
     .raw(true)
-    .all(until) as [string, IsoDate, number | null][];
-  for (const [code, from, band] of rows) {
-    let l = out.get(code);
-    if (!l) out.set(code, (l = []));
+    .iterate(until) as IterableIterator<[string, IsoDate, number | null]>;
+  let code = '';
+  let l: BandRow[] = [];
+  for (const [c, from, band] of rows) {
+    if (c !== code) {
+      code = c;
+      out.set(c, (l = []));
+    } else if (l[l.length - 1][1] === band) continue;
     l.push([from, band]);
   }
   return out;
