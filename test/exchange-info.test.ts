@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMarket, exchangeInfo } from '../src/market/check.js';
 import { openMarketReadonly } from '../src/market/db.js';
+import { bandHistory } from '../src/market/exchange.js';
 import { generateMarket } from '../src/demo/generate.js';
 import { MarketFixture, flatBars, weekdaysEnding, type FixtureBar } from './helpers/market-fixture.js';
 import { assertCliBuilt, runCli } from './helpers/batch-fixture.js';
@@ -192,5 +193,29 @@ describe('stockflow data info', () => {
     expect(t.stdout).not.toContain('hit lists:');
     const j = runCli(['data', 'info', '--json', '--data-dir', plainDir]);
     expect(JSON.parse(j.stdout).exchange).toBeNull();
+  });
+});
+
+describe("data check's band history", () => {
+  it('keeps the band changes only (a sec_list per session repeats the band), and judges each session with the band in force', () => {
+    const file = path.join(root, 'bands.db');
+    const fx = new MarketFixture(file);
+    // 100 → 104 on DAYS[6] (+4%), 104 → 109.2 on DAYS[8] (+5%).
+    fx.stock({ code: DUAL }).bars(DUAL, barsWith(100, { 6: 104, 7: 104, 8: 109.2, 9: 109.2 }));
+    for (const [i, band] of [[0, 5], [1, 5], [3, 2], [4, 2], [5, 2], [7, 10], [8, 10], [9, 2]] as const) fx.band(DUAL, DAYS[i], band);
+    fx.close();
+    const db = openMarketReadonly(file);
+    try {
+      expect(bandHistory(db, LAST).get(DUAL)).toEqual([
+        [DAYS[0], 5],
+        [DAYS[3], 2],
+        [DAYS[7], 10],
+        [DAYS[9], 2],
+      ]);
+      // DAYS[6]: +4% under the 2% band in force since DAYS[3] (its last row is on DAYS[5]): suspect. DAYS[8]: +5% under 10%: not.
+      expect(checkMarket(db).suspectMoves.map((m) => [m.date, m.band_pct])).toEqual([[DAYS[6], 2]]);
+    } finally {
+      db.close();
+    }
   });
 });
