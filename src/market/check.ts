@@ -19,12 +19,12 @@
  * suspect moves and uncovered sessions `data check` lists).
  */
 import type { Db } from './db.js';
-import { EXCHANGE_TABLES, hasTable } from './db.js';
+import { EXCHANGE_TABLES } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
 import { TradingCalendar } from './calendar.js';
 import { TICK } from './circuit.js';
 import { actionsBetween, type PriceAction } from './adjust.js';
-import { bandHistory, bandsInForce, exchangeData, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
+import { bandHistory, bandsInForce, exchangeData, hasRows, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
 import { priceSessions } from './reader.js';
 
 export interface SuspectMove {
@@ -198,8 +198,7 @@ const BAND_ORDER = ['2', '5', '10', '20', '40', 'No Band'];
  * checkMarket's one pass over the price rows, the cost of `data check`.
  */
 export function exchangeInfo(db: Db): ExchangeInfo | null {
-  const has = (t: string): boolean => hasTable(db, t) && db.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined;
-  const present = new Set<string>(EXCHANGE_TABLES.filter(has));
+  const present = new Set<string>(EXCHANGE_TABLES.filter((t) => hasRows(db, t)));
   if (present.size === 0) return null;
   const count = (t: string, sql: string): number => (present.has(t) ? (db.prepare(sql).pluck().get() as number) : 0);
   const byKey = <K extends string>(t: string, sql: string, keys: readonly K[]): Record<K, number> => {

@@ -28,7 +28,8 @@ export interface ExchangeData {
 
 const presence = new WeakMap<Db, ExchangeData>();
 
-function hasRows(db: Db, table: string): boolean {
+/** Whether `table` exists and holds a row (one `LIMIT 1` probe). */
+export function hasRows(db: Db, table: string): boolean {
   return hasTable(db, table) && db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined;
 }
 
