@@ -12,15 +12,8 @@ import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
 import { actionsOf, adjustBars } from './adjust.js';
 import { PriceWindows, type Bars } from './price-window.js';
+import { prepareResults, readResults, type ResultRow } from './result-rows.js';
 import { bandRowsOf, exchangeData, observedFor, observedUpperHitsOf, upperHitFlags, type ExchangeData } from './exchange.js';
-
-export interface ResultRow {
-  period_end: string;
-  announced_on: string;
-  revenue_cr: number | null;
-  net_profit_cr: number | null;
-  eps: number | null;
-}
 
 export interface StockInputs {
   bars: Bars;
@@ -36,6 +29,7 @@ export interface StockInputs {
 }
 
 export type { Bars } from './price-window.js';
+export type { ResultRow } from './result-rows.js';
 
 type Stmt = Statement<unknown[]>;
 
@@ -43,7 +37,6 @@ type Stmt = Statement<unknown[]>;
 export class PointInTimeReader {
   /** The price windows (price-window.ts: straight into typed arrays; a full-window statement for many stocks of one date). */
   readonly prices: PriceWindows;
-  private readonly results: Stmt;
   private readonly announced: Stmt;
   private readonly news: Stmt;
   private readonly calendar: Stmt;
@@ -56,9 +49,7 @@ export class PointInTimeReader {
     readonly lookback: number,
   ) {
     this.prices = new PriceWindows(db, lookback);
-    this.results = db.prepare(
-      'SELECT period_end, announced_on, revenue_cr, net_profit_cr, eps FROM quarterly_results WHERE bse_code = ? AND announced_on < ? ORDER BY period_end DESC LIMIT 8',
-    );
+    prepareResults(db);
     this.announced = db
       .prepare('SELECT announced_on FROM quarterly_results WHERE bse_code = ? AND announced_on < ? AND announced_on >= ? ORDER BY announced_on')
       .pluck(true);
@@ -94,7 +85,7 @@ export class PointInTimeReader {
     const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
     return {
       bars,
-      results: this.results.all(code, date) as ResultRow[],
+      results: readResults(this.db, code, date),
       announcements: n > 0 ? (this.announced.all(code, date, bars.date[0]) as string[]) : [],
       newsDates: news.map((r) => r[0]),
       newsScores: news.map((r) => r[1]),
