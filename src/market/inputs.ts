@@ -43,6 +43,8 @@ export class PointInTimeReader {
   private readonly ex: ExchangeData;
   private readonly masterBand?: Stmt;
   private observed?: Set<IsoDate>;
+  /** The start of the news window (D − 30 days) of the last date read: one date for a whole batch. */
+  private newsSince: { date: IsoDate; since: IsoDate } | undefined;
 
   constructor(
     readonly db: Db,
@@ -82,7 +84,8 @@ export class PointInTimeReader {
         bars.uc = upperHitFlags(bars.date, bars.close, n, bands, master, observed, hits);
       }
     }
-    const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
+    if (this.newsSince?.date !== date) this.newsSince = { date, since: addDays(date, -30) };
+    const news = this.news.all(code, this.newsSince.since, date) as [string, number][];
     return {
       bars,
       results: readResults(this.db, code, date),
