@@ -275,7 +275,7 @@ export function readPriceWindow(db: Db, code: string, before: IsoDate, lookback:
   return buffer.take();
 }
 
-/** What a `PriceWindows` read last: how many stocks by which statement (for tests and the benchmark). */
+/** How many stocks a `PriceWindows` has read by each statement (for tests). */
 export interface PriceWindowStats {
   /** Stocks read by the full-window statement alone. */
   full: number;
