@@ -15,7 +15,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMarketReadonly, type Db } from '../src/market/db.js';
 import { PointInTimeReader } from '../src/market/inputs.js';
-import { PRICE_WINDOW_AGGREGATE, WindowBuffer, readPriceWindow, windowsSorted } from '../src/market/price-window.js';
+import {
+  FULL_WINDOW_AFTER_READS,
+  FULL_WINDOW_JUDGED_AFTER,
+  PRICE_WINDOW_AGGREGATE,
+  WindowBuffer,
+  readPriceWindow,
+  windowsSorted,
+} from '../src/market/price-window.js';
 import { MarketFixture, dayOfWeek, plusDays, wavyBars, weekdaysEnding, type FixtureBar } from './helpers/market-fixture.js';
 import { rand } from './helpers/rand.js';
 
@@ -213,6 +220,34 @@ describe('the price window (aggregate into typed arrays) equals the brute-force 
       const copy = bits(first.close);
       readPriceWindow(db, '500002', LAST, 10);
       expect(bits(first.close)).toBe(copy);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('a market of thinly traded stocks', () => {
+  it('after FULL_WINDOW_JUDGED_AFTER full-window tries of a date, more than a third of them short, the rest of the date takes the general statement; same bars', () => {
+    const thin = path.join(dir, 'thin.db');
+    const f = new MarketFixture(thin);
+    const codes = Array.from({ length: 150 }, (_, i) => String(600000 + i));
+    codes.forEach((code, i) => f.stock({ code }).bars(code, gappyBars(100 + i, 0.8, DATES)));
+    f.close();
+    const db = openMarketReadonly(thin);
+    try {
+      const reader = new PointInTimeReader(db, 320);
+      for (const code of codes) {
+        const got = reader.read(code, LAST).bars;
+        const want = oracle(db, code, LAST, 320);
+        expect(got.date, code).toEqual(want.date);
+        expect(bits(got.close), code).toBe(bits(want.close));
+        expect(bits(got.volume), code).toBe(bits(want.volume));
+      }
+      // Reads 1–15: general; 16 on: full-window tries, all short (every stock has gaps), until the 64th; then general only.
+      expect(reader.prices.stats).toEqual({ full: 0, short: FULL_WINDOW_JUDGED_AFTER, general: codes.length });
+      // A new date is judged afresh.
+      for (const code of codes.slice(0, FULL_WINDOW_AFTER_READS + 1)) reader.read(code, DATES[410]);
+      expect(reader.prices.stats.short).toBe(FULL_WINDOW_JUDGED_AFTER + 2);
     } finally {
       db.close();
     }
