@@ -8,6 +8,7 @@
  * Figures go to stdout; nothing here is asserted by tests.
  */
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { loadConfig, marketDbPath } from '../config.js';
 import { createLogger } from '../log.js';
 import { generateMarket } from '../demo/generate.js';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   if (parts.has('features')) {
     // Thread scaling: worker threads alone, and with the calling thread taking tasks too.
     const variants: { threads: number; mainThread: boolean }[] = [
+      { threads: 0, mainThread: true }, // the calling thread alone: the reader's cost without a pool (CPU time ≈ wall)
       { threads: 1, mainThread: false },
       { threads: 1, mainThread: true },
       { threads: 2, mainThread: false },
@@ -79,10 +81,16 @@ async function main(): Promise<void> {
     ];
     for (const v of variants) {
       const t = performance.now();
+      const cpu = process.cpuUsage();
       const fs = await computeFeatures(market, marketDbPath(cfg.dataDir), stocks, date, v);
       const ms = performance.now() - t;
-      const how = `${v.threads} worker thread(s)${v.mainThread ? ' + the main thread' : ''}`;
-      line(`features: ${stocks.length} stocks for ${date} with ${how} in ${(ms / 1000).toFixed(2)} s = ${Math.round((stocks.length / ms) * 1000)} stocks/s = ${xFloor(ms)} (${fs.block.skips.length} skipped)`);
+      const used = process.cpuUsage(cpu);
+      const cpuS = ((used.user + used.system) / 1e6).toFixed(2);
+      const how = v.threads === 0 ? 'the calling thread alone' : `${v.threads} worker thread(s)${v.mainThread ? ' + the main thread' : ''}`;
+      line(
+        `features: ${stocks.length} stocks for ${date} with ${how} in ${(ms / 1000).toFixed(2)} s = ${Math.round((stocks.length / ms) * 1000)} stocks/s = ${xFloor(ms)} ` +
+          `(CPU time ${cpuS} s, all threads; load average ${loadavg()[0].toFixed(1)}; ${fs.block.skips.length} skipped)`,
+      );
     }
   }
 

@@ -11,30 +11,9 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { addDays, type IsoDate } from './dates.js';
 import { actionsOf, adjustBars, adjustResultsOf } from './adjust.js';
+import { PriceWindows, type Bars } from './price-window.js';
+import { prepareResults, readResults, type ResultRow } from './result-rows.js';
 import { bandRowsOf, exchangeData, observedFor, observedUpperHitsOf, upperHitFlags, type ExchangeData } from './exchange.js';
-
-export interface Bars {
-  length: number;
-  date: string[];
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  volume: Float64Array;
-  /**
-   * Per-bar upper-circuit hits (1 = hit) when market.db has exchange bands or
-   * observed hits (src/market/exchange.ts); undefined otherwise, and the
-   * features then judge the closes with the stock's one band, as before.
-   */
-  uc?: Uint8Array;
-}
-
-export interface ResultRow {
-  period_end: string;
-  announced_on: string;
-  revenue_cr: number | null;
-  net_profit_cr: number | null;
-  eps: number | null;
-}
 
 export interface StockInputs {
   bars: Bars;
@@ -49,29 +28,30 @@ export interface StockInputs {
   nextEarnings: string | null;
 }
 
+export type { Bars } from './price-window.js';
+export type { ResultRow } from './result-rows.js';
+
 type Stmt = Statement<unknown[]>;
 
 /** Prepared statements for one connection (one per worker thread); `lookback` bars at most per stock. */
 export class PointInTimeReader {
-  private readonly prices: Stmt;
-  private readonly results: Stmt;
+  /** The price windows (price-window.ts: straight into typed arrays; a full-window statement for many stocks of one date). */
+  readonly prices: PriceWindows;
   private readonly announced: Stmt;
   private readonly news: Stmt;
   private readonly calendar: Stmt;
   private readonly ex: ExchangeData;
   private readonly masterBand?: Stmt;
   private observed?: Set<IsoDate>;
+  /** The start of the news window (D − 30 days) of the last date read: one date for a whole batch. */
+  private newsSince: { date: IsoDate; since: IsoDate } | undefined;
 
   constructor(
     readonly db: Db,
     readonly lookback: number,
   ) {
-    this.prices = db
-      .prepare('SELECT trade_date, high, low, close, volume FROM daily_prices WHERE bse_code = ? AND trade_date < ? ORDER BY trade_date DESC LIMIT ?')
-      .raw(true);
-    this.results = db.prepare(
-      'SELECT period_end, announced_on, revenue_cr, net_profit_cr, eps FROM quarterly_results WHERE bse_code = ? AND announced_on < ? ORDER BY period_end DESC LIMIT 8',
-    );
+    this.prices = new PriceWindows(db, lookback);
+    prepareResults(db);
     this.announced = db
       .prepare('SELECT announced_on FROM quarterly_results WHERE bse_code = ? AND announced_on < ? AND announced_on >= ? ORDER BY announced_on')
       .pluck(true);
@@ -90,24 +70,9 @@ export class PointInTimeReader {
   }
 
   read(code: string, date: IsoDate): StockInputs {
-    const rows = this.prices.all(code, date, this.lookback) as [string, number, number, number, number][];
-    const n = rows.length;
-    const bars: Bars = {
-      length: n,
-      date: new Array<string>(n),
-      high: new Float64Array(n),
-      low: new Float64Array(n),
-      close: new Float64Array(n),
-      volume: new Float64Array(n),
-    };
-    for (let i = 0; i < n; i++) {
-      const r = rows[n - 1 - i]; // query is newest first; arrays are oldest first
-      bars.date[i] = r[0];
-      bars.high[i] = r[1];
-      bars.low[i] = r[2];
-      bars.close[i] = r[3];
-      bars.volume[i] = r[4];
-    }
+    // The last `lookback` bars before D, oldest first (price-window.ts).
+    const bars = this.prices.read(code, date);
+    const n = bars.length;
     if (n > 0) {
       // Splits and bonuses in force for D (ex_date < D) adjust the bars before their ex-date.
       if (this.ex.actions) adjustBars(bars, actionsOf(this.db, code, bars.date[0], date));
@@ -119,8 +84,9 @@ export class PointInTimeReader {
         bars.uc = upperHitFlags(bars.date, bars.close, n, bands, master, observed, hits);
       }
     }
-    const news = this.news.all(code, addDays(date, -30), date) as [string, number][];
-    const results = this.results.all(code, date) as ResultRow[];
+    if (this.newsSince?.date !== date) this.newsSince = { date, since: addDays(date, -30) };
+    const news = this.news.all(code, this.newsSince.since, date) as [string, number][];
+    const results = readResults(this.db, code, date);
     // EPS is per share: divided for the splits and bonuses in force for D that came after its announcement (adjust.ts).
     if (this.ex.actions) adjustResultsOf(this.db, code, results, date);
     return {
