@@ -12,11 +12,12 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../../config.js';
 import { StockflowError, type ErrorKind } from '../../errors.js';
+import { unpackBatch, type PackedBatch } from './pack.js';
 import { readExchangeBatches, type ExchangeEvent, type ReadOptions } from './read.js';
 import { listFiles } from './sources.js';
 
 export type ReadMessage =
-  | { type: 'batch'; file: number; batch: ExchangeEvent[] }
+  | { type: 'batch'; file: number; batch: PackedBatch }
   | { type: 'file-end'; file: number }
   | { type: 'error'; file: number; kind: ErrorKind | null; message: string };
 
@@ -76,7 +77,7 @@ export async function* readExchangeBatchesParallel(paths: readonly string[], o: 
         if (m.file !== k) throw new Error(`exchange-file reader out of order: file ${m.file} while reading file ${k}`);
         if (m.type === 'file-end') break;
         r.worker.postMessage(1);
-        yield m.batch;
+        yield unpackBatch(m.batch);
       }
     }
   } finally {
