@@ -288,6 +288,9 @@ class Run {
     // the staging tables (read once, in order): RSS stays well under 500 MB for a year of files.
     db.pragma('cache_size = -131072');
     db.pragma('temp.cache_size = -32768');
+    // The sorts of the set-based statements (a year: ≈ 3 M staged bars put in key order) may use a second thread: the
+    // readers are done by then, so the core they used is free.
+    db.pragma('threads = 2');
     db.exec(TEMP_SQL);
     this.insBar = db.prepare(
       'INSERT INTO sf_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -585,11 +588,13 @@ class Run {
     // The bar each key, exchange and session gets from this import: the best kind of file, then the last one read
     // (the same one the staged rows would leave behind if upserted one by one in the order they were read). Picked
     // once, in key order (the first of each group is kept), so exchange_prices is then written in its own order.
+    phase('exchange_prices: left out');
     db.prepare(
       `INSERT OR IGNORE INTO sf_best
        SELECT key, exchange, trade_date, source, series, open, high, low, close, prev_close, volume, turnover_rs, trades, delivery_qty, delivery_pct
        FROM (${RESOLVED}) WHERE key IS NOT NULL ORDER BY key, exchange, trade_date, prec DESC, seq DESC`,
     ).run();
+    phase('exchange_prices: one bar per key, exchange and session');
     written.exchange_prices = db
       .prepare(
         `INSERT INTO exchange_prices (bse_code, exchange, trade_date, series, open, high, low, close, prev_close, volume, turnover_rs, trades, delivery_qty, delivery_pct, source)
@@ -606,6 +611,7 @@ class Run {
              OR source IS NOT excluded.source)`,
       )
       .run().changes;
+    phase('exchange_prices: written');
     // Deliveries from the full bhavcopy go into the NSE bar of that session, whichever file gave the bar.
     written.deliveries = db
       .prepare(
@@ -621,7 +627,7 @@ class Run {
     db.prepare('INSERT OR IGNORE INTO sf_touched SELECT key, trade_date FROM sf_best ORDER BY 1, 2').run();
     db.prepare('INSERT OR IGNORE INTO sf_keys SELECT DISTINCT key FROM sf_touched').run();
 
-    phase('exchange_prices');
+    phase('exchange_prices: deliveries, sessions touched');
     // ── 5. daily_prices: the preferred exchange's bar of each touched session, else the other's ──
     const other = this.prefer === 'NSE' ? 'BSE' : 'NSE';
     written.daily_prices = db

@@ -22,6 +22,11 @@ export type ReadMessage =
   | { type: 'error'; file: number; kind: ErrorKind | null; message: string };
 
 export const READ_WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'exchange-read.js');
+/**
+ * A reader's young generation (V8's default is 16 MB): the CSV fields, rows and records it allocates die young, and
+ * a larger nursery is scavenged less often (≈ 3% less CPU for a year of files; 128 MB would cost ≈ 180 MB of RSS).
+ */
+const READER_YOUNG_GENERATION_MB = 48;
 /** At most this many reader threads (one per core, fewer when there are fewer files). */
 const MAX_READERS = 4;
 
@@ -48,7 +53,7 @@ export async function* readExchangeBatchesParallel(paths: readonly string[], o: 
   const readers: Reader[] = [];
   for (let w = 0; w < n; w++) {
     const share = files.map((f, k): [number, string] => [k, f]).filter(([k]) => k % n === w);
-    const r: Reader = { worker: new Worker(READ_WORKER_FILE, { workerData: { files: share, options: o } }), queue: [], failed: null };
+    const r: Reader = { worker: new Worker(READ_WORKER_FILE, { workerData: { files: share, options: o }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB } }), queue: [], failed: null };
     r.worker.on('message', (m: ReadMessage) => {
       r.queue.push(m);
       signal();
