@@ -288,9 +288,6 @@ class Run {
     // the staging tables (read once, in order): RSS stays well under 500 MB for a year of files.
     db.pragma('cache_size = -131072');
     db.pragma('temp.cache_size = -32768');
-    // The sorts of the set-based statements (a year: ≈ 3 M staged bars put in key order) may use a second thread: the
-    // readers are done by then, so the core they used is free.
-    db.pragma('threads = 2');
     db.exec(TEMP_SQL);
     this.insBar = db.prepare(
       'INSERT INTO sf_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
