@@ -43,6 +43,8 @@ const INVALID_BYTE_UTF8 = Buffer.from(INVALID_BYTE, 'utf8');
  */
 export interface CsvMarks {
   invalidByte: boolean;
+  /** Whether any `"` has reached the parser so far: until one has, no field can hold a line break. */
+  quote?: boolean;
 }
 
 /** Length of the UTF-8 sequence a lead byte starts (0: not a lead byte). */
@@ -128,6 +130,7 @@ class Utf8Lf extends Transform {
   /** Notes an INVALID_BYTE on its way to the parser (before the parser can make a record of it). */
   private note(out: Buffer): Buffer {
     if (!this.marks.invalidByte && out.includes(INVALID_BYTE_UTF8)) this.marks.invalidByte = true;
+    if (this.marks.quote !== true && out.includes(0x22)) this.marks.quote = true;
     return out;
   }
 
@@ -227,7 +230,7 @@ export async function* readCsvBatches(input: Readable, label: string, marks: Csv
         const out: CsvRecord[] = [];
         for (const fields of got) {
           const start = line;
-          line += 1 + countNewlines(fields);
+          line += marks.quote === true ? 1 + countNewlines(fields) : 1;
           if (fields.length === 1 && fields[0] === '') continue;
           out.push({ fields, line: start });
         }
