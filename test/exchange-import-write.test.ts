@@ -72,6 +72,22 @@ describe('one bar per key, exchange and session', () => {
   });
 });
 
+describe("daily_prices' date index", () => {
+  it('a first import builds it after the rows; it is there, with its definition, after a first and a later import', async () => {
+    const indexes = (dir: string): unknown[] => q(dir, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'daily_prices' AND sql IS NOT NULL");
+    const want = [{ name: 'idx_prices_date', sql: 'CREATE INDEX idx_prices_date ON daily_prices (trade_date)' }];
+    const data = fresh();
+    await importExchange([writeTree(fresh('f'), { [udiffName(D1)]: nseUdiff(D1, [{ symbol: 'AAA', token: '11', isin: ISIN_A, ...barAt(100) }]) })], { dataDir: data });
+    expect(indexes(data)).toEqual(want);
+    await importExchange([writeTree(fresh('f'), { [udiffName(D2)]: nseUdiff(D2, [{ symbol: 'AAA', token: '11', isin: ISIN_A, ...barAt(101) }]) })], { dataDir: data });
+    expect(indexes(data)).toEqual(want);
+    expect(q(data, 'SELECT trade_date, close FROM daily_prices INDEXED BY idx_prices_date WHERE trade_date >= ? ORDER BY trade_date', D1)).toEqual([
+      { trade_date: D1, close: 100 },
+      { trade_date: D2, close: 101 },
+    ]);
+  });
+});
+
 describe('a symbol two securities had', () => {
   it('rows naming it (pd, mcap, bh, sec_list) go to the security that had it on their date, else the nearest in time', async () => {
     const ISIN_X = 'INE500X01010';

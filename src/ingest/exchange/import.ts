@@ -34,7 +34,7 @@ import { StockflowError, badArgs } from '../../errors.js';
 import { logger } from '../../log.js';
 import { nseHolidays, PUBLISHED_YEARS } from '../../demo/holidays.js';
 import { TradingCalendar } from '../../market/calendar.js';
-import type { Db } from '../../market/db.js';
+import { MARKET_POST_LOAD_SQL, type Db } from '../../market/db.js';
 import { withImportTransaction } from '../transaction.js';
 import { DEFAULT_NSE_SERIES } from './read.js';
 import { readExchangeBatchesParallel } from './read-parallel.js';
@@ -627,17 +627,23 @@ class Run {
     phase('exchange_prices: deliveries, sessions touched');
     // ── 5. daily_prices: the preferred exchange's bar of each touched session, else the other's ──
     const other = this.prefer === 'NSE' ? 'BSE' : 'NSE';
+    // Into an empty daily_prices (a first import), the date index is built once after the rows rather than kept up
+    // row by row (a year: 1.25 M rows, ≈ 1.4 s less CPU); DROP INDEX is part of the transaction, so a failure keeps it.
+    const rebuildIndex = db.prepare('SELECT 1 FROM daily_prices LIMIT 1').get() === undefined;
+    if (rebuildIndex) db.exec('DROP INDEX IF EXISTS idx_prices_date');
     written.daily_prices = db
       .prepare(
         `INSERT INTO daily_prices (bse_code, trade_date, open, high, low, close, volume)
-         SELECT e.bse_code, e.trade_date, e.open, e.high, e.low, e.close, e.volume FROM sf_touched t
-         JOIN exchange_prices e ON e.bse_code = t.key AND e.trade_date = t.trade_date
-           AND e.exchange = coalesce((SELECT p.exchange FROM exchange_prices p WHERE p.bse_code = t.key AND p.exchange = @prefer AND p.trade_date = t.trade_date), @other)
-         WHERE true ORDER BY e.bse_code, e.trade_date
+         SELECT t.key, t.trade_date, coalesce(p.open, o.open), coalesce(p.high, o.high), coalesce(p.low, o.low), coalesce(p.close, o.close), coalesce(p.volume, o.volume)
+         FROM sf_touched t
+         LEFT JOIN exchange_prices p ON p.bse_code = t.key AND p.exchange = @prefer AND p.trade_date = t.trade_date
+         LEFT JOIN exchange_prices o ON p.bse_code IS NULL AND o.bse_code = t.key AND o.exchange = @other AND o.trade_date = t.trade_date
+         WHERE p.bse_code IS NOT NULL OR o.bse_code IS NOT NULL ORDER BY t.key, t.trade_date
          ON CONFLICT (bse_code, trade_date) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume
          WHERE open IS NOT excluded.open OR high IS NOT excluded.high OR low IS NOT excluded.low OR close IS NOT excluded.close OR volume IS NOT excluded.volume`,
       )
       .run({ prefer: this.prefer, other }).changes;
+    if (rebuildIndex) db.exec(MARKET_POST_LOAD_SQL);
 
     phase('daily_prices');
     // ── 6. Holidays: NSE's published lists for the years the import covers ─────────────────────
