@@ -1,6 +1,6 @@
 /**
  * Worker thread: reads its share of the exchange files (detection, csv-parse, the kinds' parsers) and posts
- * the events in batches to the importer, which writes them on its own thread meanwhile
+ * the events in batches, packed (src/ingest/exchange/pack.ts), to the importer, which writes them on its own thread meanwhile
  * (src/ingest/exchange/read-parallel.ts). At most IN_FLIGHT batches are unacknowledged, so memory stays
  * bounded whatever the files' size.
  */
@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readFileBatches, type ReadOptions } from '../src/ingest/exchange/read.js';
 import { isStockflowError } from '../src/errors.js';
 import type { ReadMessage } from '../src/ingest/exchange/read-parallel.js';
+import { packBatch } from '../src/ingest/exchange/pack.js';
 
 const IN_FLIGHT = 8;
 const port = parentPort!;
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
       for await (const batch of readFileBatches(file, options)) {
         if (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
         credit--;
-        post({ type: 'batch', file: index, batch });
+        post({ type: 'batch', file: index, batch: packBatch(batch) });
       }
       post({ type: 'file-end', file: index });
     }

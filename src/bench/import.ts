@@ -4,7 +4,9 @@
  * temporary folder, then `stockflow data import-exchange` run on it as a child process, twice: `--dry-run` (detect,
  * parse, validate) and the real import into an empty data directory. Each run reports wall seconds and the
  * child's peak RSS (from `/usr/bin/time -v` where it exists, else unknown); a failed run prints its exit code and
- * the child's `stockflow: …` line. #12's target: the import under 60 s with peak RSS under 500 MB.
+ * the child's `stockflow: …` line, its CPU time (user + system) and the load average around it; the import's CPU is
+ * also given as a multiple of the dry run's (reading alone, measured in the same run). #12's target: the import under
+ * 60 s with peak RSS under 500 MB.
  *
  * Sizes: STOCKFLOW_BENCH_IMPORT_STOCKS, STOCKFLOW_BENCH_IMPORT_SESSIONS (defaults 4000, 250); the files are #12's set
  * (UDiFF NSE + BSE, PR bundles, masters), STOCKFLOW_BENCH_IMPORT_ALL=1 adds the full bhavcopies and sec_lists;
@@ -24,6 +26,10 @@ export interface ChildFigures {
   exitCode: number;
   seconds: number;
   peakRssMb: number | null;
+  /** The child's CPU time, user + system, in seconds (from /usr/bin/time -v; null without it). */
+  cpuSeconds: number | null;
+  /** The 1-minute load average before and after the run. */
+  load: [number, number];
   errorLine: string | null;
   stdoutTail: string;
 }
@@ -33,16 +39,21 @@ export function timeCli(args: string[], env: NodeJS.ProcessEnv): ChildFigures {
   const withTime = existsSync(TIME);
   const cmd = withTime ? TIME : process.execPath;
   const argv = withTime ? ['-v', process.execPath, BIN, ...args] : [BIN, ...args];
+  const before = os.loadavg()[0];
   const t = performance.now();
   const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const seconds = (performance.now() - t) / 1000;
   const stderr = r.stderr ?? '';
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
   const errorLine = stderr.split('\n').find((l) => l.startsWith('stockflow:')) ?? null;
   return {
     exitCode: r.status ?? 1,
     seconds,
     peakRssMb: rss ? Number(rss[1]) / 1024 : null,
+    cpuSeconds: user && sys ? Number(user[1]) + Number(sys[1]) : null,
+    load: [before, os.loadavg()[0]],
     errorLine,
     stdoutTail: (r.stdout ?? '').trim().split('\n').slice(-3).join(' | '),
   };
@@ -73,12 +84,16 @@ export function benchImport(emit: (line: string) => void): void {
     const dataDir = path.join(tmp, 'data');
     mkdirSync(dataDir);
     const env = { ...process.env, STOCKFLOW_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-    const report = (what: string, f: ChildFigures): string =>
+    const report = (what: string, f: ChildFigures, floor?: ChildFigures): string =>
       `import: ${what}: ${f.exitCode === 0 ? 'ok' : `FAILED (exit ${f.exitCode}: ${f.errorLine ?? 'no stockflow: line'})`} in ${f.seconds.toFixed(1)} s, ` +
-      `peak RSS ${f.peakRssMb === null ? 'unknown (no /usr/bin/time)' : `${f.peakRssMb.toFixed(0)} MB`}` +
+      `CPU ${f.cpuSeconds === null ? 'unknown' : `${f.cpuSeconds.toFixed(1)} s user+sys`}` +
+      (floor?.cpuSeconds && f.cpuSeconds !== null ? ` (${(f.cpuSeconds / floor.cpuSeconds).toFixed(2)}× the dry run's)` : '') +
+      `, peak RSS ${f.peakRssMb === null ? 'unknown (no /usr/bin/time)' : `${f.peakRssMb.toFixed(0)} MB`}, load ${f.load[0].toFixed(2)} → ${f.load[1].toFixed(2)}` +
       (f.exitCode === 0 && f.stdoutTail ? ` [${f.stdoutTail.slice(0, 300)}]` : '');
-    out.push(report('data import-exchange --dry-run (read only)', timeCli(['data', 'import-exchange', files, '--dry-run'], env)));
-    out.push(report('data import-exchange (into an empty market.db)', timeCli(['data', 'import-exchange', files], env)));
+    // The dry run reads every file on one thread (detect, parse, validate) and writes nothing: the floor the import's CPU is compared with.
+    const dry = timeCli(['data', 'import-exchange', files, '--dry-run'], env);
+    out.push(report('data import-exchange --dry-run (read only, one thread)', dry));
+    out.push(report('data import-exchange (into an empty market.db)', timeCli(['data', 'import-exchange', files], env), dry));
     out.push('import: target (#12): under 60 s, peak RSS under 500 MB');
     if (process.env.STOCKFLOW_BENCH_KEEP === '1') out.push(`import: files and data kept in ${tmp}`);
   } finally {

@@ -35,6 +35,17 @@ export interface CsvRecord {
  * U+FFFD replacement characters.
  */
 export const INVALID_BYTE = '\uFDD0';
+const INVALID_BYTE_UTF8 = Buffer.from(INVALID_BYTE, 'utf8');
+
+/**
+ * Whether any INVALID_BYTE has reached the parser so far (a byte that is not UTF-8, or a U+FDD0 the file spelled
+ * itself): while it has not, no record can hold one, and a reader need not look for it field by field.
+ */
+export interface CsvMarks {
+  invalidByte: boolean;
+  /** Whether any `"` has reached the parser so far: until one has, no field can hold a line break. */
+  quote?: boolean;
+}
 
 /** Length of the UTF-8 sequence a lead byte starts (0: not a lead byte). */
 function seqLength(b: number): number {
@@ -100,16 +111,27 @@ class Utf8Lf extends Transform {
   private carry: Buffer = Buffer.alloc(0);
   private pendingCr = false;
 
+  constructor(private readonly marks: CsvMarks) {
+    super();
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
     const cut = incompleteTail(bytes);
     this.carry = Buffer.from(bytes.subarray(cut));
-    done(null, this.lf(bytes.subarray(0, cut)));
+    done(null, this.note(this.lf(bytes.subarray(0, cut))));
   }
 
   override _flush(done: TransformCallback): void {
     const tail = this.carry.length > 0 ? this.lf(this.carry) : Buffer.alloc(0);
-    done(null, this.pendingCr ? Buffer.concat([tail, Buffer.from('\n')]) : tail);
+    done(null, this.note(this.pendingCr ? Buffer.concat([tail, Buffer.from('\n')]) : tail));
+  }
+
+  /** Notes an INVALID_BYTE on its way to the parser (before the parser can make a record of it). */
+  private note(out: Buffer): Buffer {
+    if (!this.marks.invalidByte && out.includes(INVALID_BYTE_UTF8)) this.marks.invalidByte = true;
+    if (this.marks.quote !== true && out.includes(0x22)) this.marks.quote = true;
+    return out;
   }
 
   /** Valid or marked UTF-8 with LF line ends; a CR at the very end waits for the next chunk. */
@@ -160,7 +182,7 @@ const BATCH = 512;
  * The records of CSV bytes from any stream, in batches (as many as the parser has ready, up to BATCH): the
  * same records, lines and errors as `readCsvStream`, with one await per batch instead of one per record.
  */
-export async function* readCsvBatches(input: Readable, label: string): AsyncGenerator<CsvRecord[]> {
+export async function* readCsvBatches(input: Readable, label: string, marks: CsvMarks = { invalidByte: false }): AsyncGenerator<CsvRecord[]> {
   const parser = parse({
     bom: true,
     trim: true,
@@ -171,7 +193,7 @@ export async function* readCsvBatches(input: Readable, label: string): AsyncGene
     // Memory bound: one record (one row, quoted line breaks included) may not exceed this.
     max_record_size: MAX_RECORD_CHARS,
   });
-  pipeline(input, new Utf8Lf(), parser, () => {
+  pipeline(input, new Utf8Lf(marks), parser, () => {
     // Errors reach the consumer through the parser's 'error' event; early exits are fine.
   });
   let queue: string[][] = [];
@@ -208,7 +230,7 @@ export async function* readCsvBatches(input: Readable, label: string): AsyncGene
         const out: CsvRecord[] = [];
         for (const fields of got) {
           const start = line;
-          line += 1 + countNewlines(fields);
+          line += marks.quote === true ? 1 + countNewlines(fields) : 1;
           if (fields.length === 1 && fields[0] === '') continue;
           out.push({ fields, line: start });
         }

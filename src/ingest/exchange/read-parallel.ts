@@ -12,15 +12,21 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PACKAGE_ROOT } from '../../config.js';
 import { StockflowError, type ErrorKind } from '../../errors.js';
+import { unpackBatch, type PackedBatch } from './pack.js';
 import { readExchangeBatches, type ExchangeEvent, type ReadOptions } from './read.js';
 import { listFiles } from './sources.js';
 
 export type ReadMessage =
-  | { type: 'batch'; file: number; batch: ExchangeEvent[] }
+  | { type: 'batch'; file: number; batch: PackedBatch }
   | { type: 'file-end'; file: number }
   | { type: 'error'; file: number; kind: ErrorKind | null; message: string };
 
 export const READ_WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'exchange-read.js');
+/**
+ * A reader's young generation (V8's default is 16 MB): the CSV fields, rows and records it allocates die young, and
+ * a larger nursery is scavenged less often (≈ 3% less CPU for a year of files; 128 MB would cost ≈ 180 MB of RSS).
+ */
+const READER_YOUNG_GENERATION_MB = 48;
 /** At most this many reader threads (one per core, fewer when there are fewer files). */
 const MAX_READERS = 4;
 
@@ -47,7 +53,7 @@ export async function* readExchangeBatchesParallel(paths: readonly string[], o: 
   const readers: Reader[] = [];
   for (let w = 0; w < n; w++) {
     const share = files.map((f, k): [number, string] => [k, f]).filter(([k]) => k % n === w);
-    const r: Reader = { worker: new Worker(READ_WORKER_FILE, { workerData: { files: share, options: o } }), queue: [], failed: null };
+    const r: Reader = { worker: new Worker(READ_WORKER_FILE, { workerData: { files: share, options: o }, resourceLimits: { maxYoungGenerationSizeMb: READER_YOUNG_GENERATION_MB } }), queue: [], failed: null };
     r.worker.on('message', (m: ReadMessage) => {
       r.queue.push(m);
       signal();
@@ -76,7 +82,7 @@ export async function* readExchangeBatchesParallel(paths: readonly string[], o: 
         if (m.file !== k) throw new Error(`exchange-file reader out of order: file ${m.file} while reading file ${k}`);
         if (m.type === 'file-end') break;
         r.worker.postMessage(1);
-        yield m.batch;
+        yield unpackBatch(m.batch);
       }
     }
   } finally {

@@ -9,7 +9,7 @@
  * SKIPPED_MEMBER) are recognised by their name and skipped, but only when their header
  * is not one of the used kinds: a used kind is always read, whatever the file is called.
  */
-import { INVALID_BYTE, readCsvBatches, type CsvRecord } from '../csv.js';
+import { INVALID_BYTE, readCsvBatches, type CsvMarks, type CsvRecord } from '../csv.js';
 import { formatError, matchHeader, unrecognisedMessage } from './kinds.js';
 import { rowParser } from './parsers.js';
 import { fileSources, listFiles, type IgnoredFile, type Source } from './sources.js';
@@ -71,7 +71,8 @@ export function leaveOut(r: ExchangeRecord, series: ReadonlySet<string>): string
 
 /** The events of one source, in batches (one per batch of CSV records). */
 async function* events(source: Source, series: ReadonlySet<string>): AsyncGenerator<ExchangeEvent[]> {
-  const it = readCsvBatches(source.open(), source.ref.label)[Symbol.asyncIterator]();
+  const marks: CsvMarks = { invalidByte: false };
+  const it = readCsvBatches(source.open(), source.ref.label, marks)[Symbol.asyncIterator]();
   let buf: CsvRecord[] = [];
   let pos = 0;
   const nextRecord = async (): Promise<IteratorResult<CsvRecord>> => {
@@ -138,8 +139,8 @@ async function* events(source: Source, series: ReadonlySet<string>): AsyncGenera
     rows++;
     const reject = (reason: string): ExchangeEvent => ({ type: 'reject', kind, reject: { source: source.ref, line: rec.line, reason, fields: f } });
     if (f.length < width) return reject(`${f.length} fields, the header has ${width}`);
-    if (f.slice(header.length).some((x) => x !== '')) return reject(`${f.length} fields, the header has ${header.length}`);
-    if (f.some((x) => x.includes(INVALID_BYTE))) return reject('not valid UTF-8');
+    for (let i = header.length; i < f.length; i++) if (f[i] !== '') return reject(`${f.length} fields, the header has ${header.length}`);
+    if (marks.invalidByte && f.some((x) => x.includes(INVALID_BYTE))) return reject('not valid UTF-8');
     try {
       const r = parse(f, ctx);
       if ('leftOut' in r) return { type: 'left-out', source: source.ref, kind, line: rec.line, reason: r.leftOut };

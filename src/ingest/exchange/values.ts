@@ -13,12 +13,23 @@ function iso(y: number, m: number, d: number, raw: string): string {
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 }
 
+const lastDate = { raw: '\u0000', iso: '' };
+
 /**
  * A date in any spelling the exchanges use, as ISO `YYYY-MM-DD`:
  * `2024-07-08` (UDiFF), `01-JAN-2020` (NSE legacy), `03-Jan-23` (BSE legacy: two-digit years are 20yy),
  * `16-Dec-2025` (full bhavcopy), `16 DEC 2025` (PR mcap), `06-OCT-2008` (EQUITY_L). Month names in any case.
  */
 export function exchangeDate(raw: string): string {
+  // Every row of a bhavcopy carries the same date: the last spelling read is remembered (a pure function).
+  if (raw === lastDate.raw) return lastDate.iso;
+  const d = parseDate(raw);
+  lastDate.raw = raw;
+  lastDate.iso = d;
+  return d;
+}
+
+function parseDate(raw: string): string {
   const s = raw.trim();
   let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
   if (m) return iso(Number(m[1]), Number(m[2]), Number(m[3]), raw);
