@@ -16,10 +16,10 @@ import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
-import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
+import { outputPaths, writePredictionsCsv, writeSkippedCsv, type OutputPaths } from '../output/csv.js';
 import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
 import { historyFor, writeHtmlReport } from '../output/html/write.js';
-import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
+import { removeOrphanTemps, stageFileWith, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
@@ -100,6 +100,15 @@ export interface BatchResult {
   monitor: MonitorResult;
 }
 
+const MB = 1024 * 1024;
+
+/** The process's memory in MB: resident now and at its peak (all threads), the main thread's V8 heap, and memory outside it (typed arrays, SQLite, native). */
+export function memorySnapshot(): { rssMb: number; peakRssMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number } {
+  const m = process.memoryUsage();
+  const r = (b: number): number => Math.round(b / MB);
+  return { rssMb: r(m.rss), peakRssMb: r(process.resourceUsage().maxRSS * 1024), heapUsedMb: r(m.heapUsed), externalMb: r(m.external), arrayBuffersMb: r(m.arrayBuffers) };
+}
+
 function interrupted(): StockflowError {
   return new StockflowError('INTERRUPTED', 'interrupted: stopped before writing; earlier outputs are untouched');
 }
@@ -129,10 +138,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   const stageMs: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
     const s = performance.now();
+    const cpu = process.cpuUsage();
     try {
       return await fn();
     } finally {
       stageMs[name] = Math.round(performance.now() - s);
+      // LOG_LEVEL=debug: the stage's CPU time (all threads: steadier than wall time on a shared machine), memory at its
+      // end and the process's peak so far (all threads): which stage raised it (README "Benchmarks", #16).
+      if (log.isLevelEnabled('debug')) {
+        const c = process.cpuUsage(cpu);
+        log.debug({ stage: name, ms: stageMs[name], cpuMs: Math.round((c.user + c.system) / 1000), memory: memorySnapshot() }, 'stage memory');
+      }
     }
   };
   const checkAbort = (): void => {
@@ -276,10 +292,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       // The CSVs are staged first and published only after the database commit:
       // a run that fails or is killed before it commits replaces no earlier file.
       for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
-      const staged = [stageFile(paths.predictionsCsv, predictionsCsv(ranked, { drivers: o.csvDrivers }))];
+      const staged = [stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked, { drivers: o.csvDrivers }))];
       let rows = 0;
       try {
-        staged.push(stageFile(paths.skippedCsv, skippedCsv(skipped)));
+        staged.push(stageFileWith(paths.skippedCsv, (w) => writeSkippedCsv(w, skipped)));
         if (published) {
           // The rows and the run's finish (published = 1) in one transaction.
           rows = out.publishRun(

@@ -71,6 +71,39 @@ class HandleSource implements StatementSource {
 /** Rounding of stored probabilities: 6 decimals everywhere (DB, CSV, API). */
 const round6 = (p: number): number => Math.round(p * 1e6) / 1e6;
 
+/**
+ * Inserts rows of a narrow table ROWS_PER_INSERT at a time (one multi-row
+ * INSERT), the rest one by one: for prediction_drivers (5 rows per stock,
+ * 550,000 at 110,000 stocks) a third less CPU than one statement per row (#16).
+ * The rows land exactly as with single-row statements.
+ */
+export class RowBatcher {
+  static readonly ROWS_PER_INSERT = 64;
+  private readonly many: Statement;
+  private readonly one: Statement;
+  private readonly buf: unknown[];
+  private n = 0;
+  constructor(db: Db, into: string, private readonly columns: number) {
+    const row = `(${new Array(columns).fill('?').join(', ')})`;
+    this.many = db.prepare(`INSERT INTO ${into} VALUES ${new Array(RowBatcher.ROWS_PER_INSERT).fill(row).join(', ')}`);
+    this.one = db.prepare(`INSERT INTO ${into} VALUES ${row}`);
+    this.buf = new Array(RowBatcher.ROWS_PER_INSERT * columns);
+  }
+  add(...values: unknown[]): void {
+    const at = this.n * this.columns;
+    for (let c = 0; c < this.columns; c++) this.buf[at + c] = values[c];
+    if (++this.n === RowBatcher.ROWS_PER_INSERT) {
+      this.many.run(this.buf);
+      this.n = 0;
+    }
+  }
+  /** Inserts the rows still buffered. */
+  flush(): void {
+    for (let i = 0; i < this.n; i++) this.one.run(this.buf.slice(i * this.columns, (i + 1) * this.columns));
+    this.n = 0;
+  }
+}
+
 /** A run counts for its date when it published its outputs and ended succeeded or budget_exceeded (docs/runs.md). */
 const COMPLETED = "published = 1 AND status IN ('succeeded', 'budget_exceeded') AND model_version IS NOT NULL";
 
@@ -752,9 +785,7 @@ export class PredictionsStore {
     const insExpl = db.prepare(
       'INSERT INTO prediction_explanations (bse_code, prediction_date, model_version, base_value, margin, run_id) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    const insDrv = db.prepare(
-      'INSERT INTO prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
+    const drivers = new RowBatcher(db, 'prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution)', 7);
     const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
     const delChallenger = db.prepare('DELETE FROM challenger_runs WHERE prediction_date = ? AND model_version = ?');
     const r = rows;
@@ -786,9 +817,10 @@ export class PredictionsStore {
       for (const e of r.explanations ?? []) {
         insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
         e.drivers.forEach((d, k) =>
-          insDrv.run(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
+          drivers.add(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
         );
       }
+      drivers.flush();
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
     return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: r.explanations?.length ?? 0 };
