@@ -17,7 +17,9 @@ import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, writePredictionsCsv, writeSkippedCsv, type OutputPaths } from '../output/csv.js';
-import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
+import { REPORT_TOP, renderReport, type ReportInput, type StageTiming } from '../output/report.js';
+import { TOP_N } from '../output/html/top.js';
+import type { Driver } from '../output/drivers.js';
 import { historyFor, writeHtmlReport } from '../output/html/write.js';
 import { removeOrphanTemps, stageFileWith, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
@@ -89,6 +91,7 @@ export interface BatchResult {
   paths: OutputPaths & { database: string };
   stageMs: Record<string, number>;
   durationMs: number;
+  /** The ranked predictions; the rows the reports list (the top REPORT_TOP / TOP_N) carry their drivers. */
   ranked: Prediction[];
   reportText: string;
   fingerprint: string;
@@ -230,7 +233,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     });
     const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
     if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
-    else for (const r of ranked) r.drivers = explained.byCode.get(r.bse_code);
+    // The drivers stay in their columns (#16): the rows the reports list get theirs as objects, the CSV looks each row's up as it writes it.
+    let driversOf: ((r: Prediction) => Driver[] | undefined) | undefined;
+    if (typeof explained !== 'string') {
+      const rowOf = new Map(fs.block.codes.map((c, i) => [c, i]));
+      driversOf = (r) => {
+        const i = rowOf.get(r.bse_code);
+        return i === undefined ? undefined : explained.table.row(i);
+      };
+      for (const r of ranked.slice(0, Math.max(REPORT_TOP, TOP_N))) r.drivers = driversOf(r);
+    }
     checkAbort();
 
     // write
@@ -292,7 +304,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       // The CSVs are staged first and published only after the database commit:
       // a run that fails or is killed before it commits replaces no earlier file.
       for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
-      const staged = [stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked, { drivers: o.csvDrivers }))];
+      const staged = [stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked, { drivers: o.csvDrivers, driversOf }))];
       let rows = 0;
       try {
         staged.push(stageFileWith(paths.skippedCsv, (w) => writeSkippedCsv(w, skipped)));

@@ -10,7 +10,7 @@
 import path from 'node:path';
 import type { IsoDate } from '../market/dates.js';
 import type { Prediction, SkippedStock } from './types.js';
-import { CSV_DRIVERS, driverCell } from './drivers.js';
+import { CSV_DRIVERS, driverCell, type Driver } from './drivers.js';
 
 export const PREDICTION_CSV_COLUMNS = ['bse_code', 'nse_symbol', 'company_name', 'probability', 'label', 'confidence', 'market_cap_cr'] as const;
 /** The extra columns of `stockflow batch --explain`: the three strongest drivers, `feature=value (±contribution)`. */
@@ -82,14 +82,21 @@ function writeCsv(sink: CsvSink, header: readonly string[], rows: number, cells:
  * The ranked predictions: the spec's 7 columns, and with `drivers` (`--explain`)
  * the three driver columns after them (empty cells when the run could not explain).
  */
-export function writePredictionsCsv(sink: CsvSink, rows: readonly Prediction[], o: { drivers?: boolean } = {}): void {
+export function writePredictionsCsv(
+  sink: CsvSink,
+  rows: readonly Prediction[],
+  o: { drivers?: boolean; driversOf?: (r: Prediction) => readonly Driver[] | undefined } = {},
+): void {
+  // A row's drivers: its own, or (the batch, #16) looked up as its line is written, so 110,000 stocks' drivers are never objects at once.
+  const driversOf = o.driversOf ?? ((r: Prediction) => r.drivers);
   const base = (r: Prediction): (string | number | null)[] => [r.bse_code, r.nse_symbol, r.company_name, r.probability.toFixed(6), r.label, r.confidence, r.market_cap_cr];
   if (!o.drivers) writeCsv(sink, PREDICTION_CSV_COLUMNS, rows.length, (i) => base(rows[i]));
   else
     writeCsv(sink, [...PREDICTION_CSV_COLUMNS, ...DRIVER_CSV_COLUMNS], rows.length, (i) => {
       const r = rows[i];
       const cells = base(r);
-      for (let k = 0; k < CSV_DRIVERS; k++) cells.push(driverCell(r.drivers?.[k]));
+      const drivers = driversOf(r);
+      for (let k = 0; k < CSV_DRIVERS; k++) cells.push(driverCell(drivers?.[k]));
       return cells;
     });
 }

@@ -814,16 +814,32 @@ export class PredictionsStore {
       delOutcomes.run(r.modelVersion, r.date);
       // Its rows are now the date's published rows, no longer a challenger's (migration 007).
       delChallenger.run(r.date, r.modelVersion);
-      for (const e of r.explanations ?? []) {
-        insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
-        e.drivers.forEach((d, k) =>
-          drivers.add(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
-        );
+      const ex = r.explanations;
+      if (ex !== undefined && 'margin' in ex) {
+        // Columns (the batch): row i's drivers are slots i × k … i × k + k − 1 until a feature of −1.
+        ex.codes.forEach((code, i) => {
+          insExpl.run(code, r.date, r.modelVersion, ex.base, ex.margin[i], r.runId);
+          for (let q = 0; q < ex.k; q++) {
+            const at = i * ex.k + q;
+            const f = ex.feature[at];
+            if (f < 0) break;
+            const v = ex.value[at];
+            drivers.add(code, r.date, r.modelVersion, q + 1, FEATURE_NAMES[f], Number.isNaN(v) ? null : v, ex.contribution[at]);
+          }
+        });
+      } else {
+        for (const e of ex ?? []) {
+          insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
+          e.drivers.forEach((d, k) =>
+            drivers.add(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
+          );
+        }
       }
       drivers.flush();
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
-    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: r.explanations?.length ?? 0 };
+    const ex = r.explanations;
+    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: ex === undefined ? 0 : 'margin' in ex ? ex.codes.length : ex.length };
   }
 
   /**
