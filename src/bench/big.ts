@@ -6,7 +6,7 @@
  * comparison) and on a BIG_STOCKS × BIG_DAYS market, each in its own child
  * process so each peak RSS is one batch's alone (the part also runs the batch
  * once as a command, with that command's own peak RSS and its per-stage CPU
- * time and memory). The big market is STOCKFLOW_BIG_DIR when it holds a
+ * time and memory). The big market is STOCKFLOW_BENCH_BIG_DIR when it holds a
  * market.db (kept, not regenerated: generating takes minutes); otherwise it is
  * generated with `stockflow data generate` into a temporary directory (timed
  * as a command, with its CPU time and peak RSS) that is removed after.
@@ -64,12 +64,12 @@ export function benchBig(o: { dataDir: string; modelsDir: string }): string[] {
   const out: string[] = [];
   const small = batchChild(o.dataDir, o.modelsDir);
   for (const l of small) out.push(`big, comparison market (${o.dataDir}): ${l}`);
-  const given = process.env.STOCKFLOW_BIG_DIR;
+  const given = process.env.STOCKFLOW_BENCH_BIG_DIR;
   const reuse = given !== undefined && given !== '' && existsSync(marketDbPath(given));
   const dir = reuse ? given : mkdtempSync(path.join(tmpdir(), 'stockflow-big-'));
   let big: string[];
   try {
-    if (reuse) out.push(`big: the market in ${dir} (STOCKFLOW_BIG_DIR; not generated)`);
+    if (reuse) out.push(`big: the market in ${dir} (STOCKFLOW_BENCH_BIG_DIR; not generated)`);
     else out.push(generate(dir));
     big = batchChild(dir, o.modelsDir);
     for (const l of big) out.push(`big, ${dir}: ${l}`);
