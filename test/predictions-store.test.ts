@@ -10,7 +10,8 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PredictionsStore } from '../src/predictions/store.js';
-import type { RunFinish, RunRows } from '../src/predictions/types.js';
+import type { ExplanationColumns, ExplanationInput, RunFinish, RunRows } from '../src/predictions/types.js';
+import { FEATURE_NAMES } from '../src/features/definition.js';
 import { N_FEATURES } from '../src/features/definition.js';
 import { lockFile } from '../src/util/lockfile.js';
 
@@ -98,6 +99,119 @@ describe('publishRun', () => {
         db.close();
       }
       expect(s.completedRun(D)?.run_id).toBe(good);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('publishRun: prediction_drivers written many rows per statement (#16)', () => {
+  // 137 stocks × 5 drivers = 685 rows: 10 full multi-row statements of 64 and 45 rows one by one.
+  const N = 137;
+  const FEATURES = ['ret_5d', 'rsi_14', 'volume_dry_up', 'days_to_earnings', 'log_market_cap'];
+  function explained(runId: string): RunRows & { explanations: ExplanationInput[] } {
+    const r = rows(runId, Array.from({ length: N }, (_, i) => (i % 10) / 10));
+    return {
+      ...r,
+      explanations: r.predictions.map((p, i) => ({
+        bse_code: p.bse_code,
+        base: -1.5,
+        margin: i / 7,
+        drivers: FEATURES.slice(0, i % 6).map((feature, k) => ({ feature, value: k === 2 ? null : k === 3 ? Number.NaN : i + k / 8, contribution: (k + 1) / (i + 1) })),
+      })),
+    };
+  }
+  /** The rows publishRun must store, built here from the input one driver at a time. */
+  function expectedDrivers(r: { explanations: readonly ExplanationInput[] }): unknown[][] {
+    const out: unknown[][] = [];
+    for (const e of r.explanations)
+      e.drivers.forEach((d, k) => out.push([e.bse_code, D, MODEL.version, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution]));
+    return out.sort((a, b) => (a[0] === b[0] ? (a[3] as number) - (b[3] as number) : (a[0] as string) < (b[0] as string) ? -1 : 1));
+  }
+
+  it('stores every driver row, the rows of a partial last batch included, exactly as given', () => {
+    const dir = dataDir();
+    const s = PredictionsStore.openForWrite(dir);
+    try {
+      const r = explained(start(s));
+      const want = expectedDrivers(r);
+      expect(want.length % 64).not.toBe(0);
+      s.publishRun(r, finish('succeeded'));
+      const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });
+      try {
+        const got = db.prepare('SELECT * FROM prediction_drivers ORDER BY bse_code, rank').raw(true).all();
+        expect(got).toEqual(want);
+        expect(db.prepare('SELECT count(*) FROM prediction_explanations').pluck().get()).toBe(N);
+      } finally {
+        db.close();
+      }
+      // A second publication of the date replaces them (nothing left from the first).
+      s.publishRun(explained(start(s)), finish('succeeded'));
+      const db2 = new Database(path.join(dir, 'predictions.db'), { readonly: true });
+      try {
+        expect(db2.prepare('SELECT count(*) FROM prediction_drivers').pluck().get()).toBe(want.length);
+      } finally {
+        db2.close();
+      }
+    } finally {
+      s.close();
+    }
+  });
+
+  it('the batch’s columns (ExplanationColumns) store the same rows as the same explanations as objects', () => {
+    const dir = dataDir();
+    const s = PredictionsStore.openForWrite(dir);
+    try {
+      const r = explained(start(s));
+      const K = 5;
+      const cols: ExplanationColumns = {
+        codes: r.explanations.map((e) => e.bse_code),
+        base: -1.5,
+        margin: Float64Array.from(r.explanations, (e) => e.margin),
+        k: K,
+        feature: new Int8Array(N * K).fill(-1),
+        value: new Float64Array(N * K),
+        contribution: new Float64Array(N * K),
+      };
+      r.explanations.forEach((e, i) =>
+        e.drivers.forEach((d, q) => {
+          cols.feature[i * K + q] = (FEATURE_NAMES as readonly string[]).indexOf(d.feature);
+          cols.value[i * K + q] = d.value ?? Number.NaN;
+          cols.contribution[i * K + q] = d.contribution;
+        }),
+      );
+      expect(s.publishRun({ ...r, explanations: cols }, finish('succeeded')).explanations).toBe(N);
+      const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT * FROM prediction_drivers ORDER BY bse_code, rank').raw(true).all()).toEqual(expectedDrivers(r));
+        expect(db.prepare('SELECT bse_code, base_value, margin FROM prediction_explanations ORDER BY bse_code').raw(true).all()).toEqual(
+          r.explanations.map((e) => [e.bse_code, e.base, e.margin]).sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+        );
+      } finally {
+        db.close();
+      }
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a driver row the database refuses inside a multi-row statement rolls the whole publication back', () => {
+    const dir = dataDir();
+    const s = PredictionsStore.openForWrite(dir);
+    try {
+      const good = start(s);
+      s.publishRun(explained(good), finish('succeeded'));
+      const bad = explained(start(s));
+      // feature is NOT NULL: a null feature for stock 31 (driver row 76, inside the second statement of 64 rows).
+      (bad.explanations[31].drivers as unknown as { feature: string | null }[])[0].feature = null;
+      expect(() => s.publishRun(bad, finish('succeeded'))).toThrow(/NOT NULL/);
+      expect(s.completedRun(D)?.run_id).toBe(good);
+      const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT * FROM prediction_drivers ORDER BY bse_code, rank').raw(true).all()).toEqual(expectedDrivers(explained(good)));
+      } finally {
+        db.close();
+      }
     } finally {
       s.close();
     }

@@ -5,8 +5,8 @@
  * the report and the `--explain` CSV show.
  */
 import { N_FEATURES } from '../features/definition.js';
-import { TOP_K_DRIVERS, topDrivers, type Driver } from '../output/drivers.js';
-import type { ExplanationInput } from '../predictions/types.js';
+import { DriverTable, TOP_K_DRIVERS } from '../output/drivers.js';
+import type { ExplanationColumns } from '../predictions/types.js';
 
 /** The engine's answer for n rows: one base value, n × N_FEATURES contributions (row-major) and n margins, in log-odds. */
 export interface RowExplanations {
@@ -16,10 +16,10 @@ export interface RowExplanations {
 }
 
 export interface RunDrivers {
-  /** What the store keeps, in the rows' order. */
-  stored: ExplanationInput[];
-  /** Each stock's top drivers, by BSE code. */
-  byCode: Map<string, Driver[]>;
+  /** What the store keeps, in the rows' order (columns: #16, no objects per stock). */
+  stored: ExplanationColumns;
+  /** Row i's top drivers (row i is `codes[i]`): `table.row(i)` as objects. */
+  table: DriverTable;
 }
 
 const logit = (p: number): number => Math.log(p / (1 - p));
@@ -42,12 +42,7 @@ export function runDrivers(codes: readonly string[], X: Float32Array, probs: Flo
     const ok = Math.abs(sum - e.margin[i]) <= 1e-9 * Math.max(1, Math.abs(e.margin[i])) && Math.abs(1 / (1 + Math.exp(-e.margin[i])) - p) <= 2e-6;
     if (!ok) return `the explanation of ${codes[i]} does not add up to the model's output (margin ${e.margin[i]}, sum ${sum}, logit of p ${logit(p)})`;
   }
-  const stored: ExplanationInput[] = [];
-  const byCode = new Map<string, Driver[]>();
-  for (let i = 0; i < n; i++) {
-    const drivers = topDrivers(e.values, X, i, TOP_K_DRIVERS);
-    byCode.set(codes[i], drivers);
-    stored.push({ bse_code: codes[i], base: e.base, margin: e.margin[i], drivers });
-  }
-  return { stored, byCode };
+  const table = DriverTable.of(e.values, X, n, TOP_K_DRIVERS);
+  const stored: ExplanationColumns = { codes, base: e.base, margin: e.margin, k: table.k, feature: table.feature, value: table.value, contribution: table.contribution };
+  return { stored, table };
 }

@@ -16,10 +16,12 @@ import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
 import type { SkipRecord } from '../features/types.js';
-import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
-import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
+import { outputPaths, writePredictionsCsv, writeSkippedCsv, type OutputPaths } from '../output/csv.js';
+import { REPORT_TOP, renderReport, type ReportInput, type StageTiming } from '../output/report.js';
+import { TOP_N } from '../output/html/top.js';
+import type { Driver } from '../output/drivers.js';
 import { historyFor, writeHtmlReport } from '../output/html/write.js';
-import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
+import { removeOrphanTemps, stageFileWith, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
@@ -89,6 +91,7 @@ export interface BatchResult {
   paths: OutputPaths & { database: string };
   stageMs: Record<string, number>;
   durationMs: number;
+  /** The ranked predictions; the rows the reports list (the top REPORT_TOP / TOP_N) carry their drivers. */
   ranked: Prediction[];
   reportText: string;
   fingerprint: string;
@@ -98,6 +101,15 @@ export interface BatchResult {
   scorecard?: Scorecard;
   /** Drift against the model's reference and the challenger's comparison (src/batch/monitor.ts). */
   monitor: MonitorResult;
+}
+
+const MB = 1024 * 1024;
+
+/** The process's memory in MB: resident now and at its peak (all threads), the main thread's V8 heap, and memory outside it (typed arrays, SQLite, native). */
+export function memorySnapshot(): { rssMb: number; peakRssMb: number; heapUsedMb: number; externalMb: number; arrayBuffersMb: number } {
+  const m = process.memoryUsage();
+  const r = (b: number): number => Math.round(b / MB);
+  return { rssMb: r(m.rss), peakRssMb: r(process.resourceUsage().maxRSS * 1024), heapUsedMb: r(m.heapUsed), externalMb: r(m.external), arrayBuffersMb: r(m.arrayBuffers) };
 }
 
 function interrupted(): StockflowError {
@@ -129,10 +141,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   const stageMs: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
     const s = performance.now();
+    const cpu = process.cpuUsage();
     try {
       return await fn();
     } finally {
       stageMs[name] = Math.round(performance.now() - s);
+      // LOG_LEVEL=debug: the stage's CPU time (all threads: steadier than wall time on a shared machine), memory at its
+      // end and the process's peak so far (all threads): which stage raised it (README "Benchmarks", #16).
+      if (log.isLevelEnabled('debug')) {
+        const c = process.cpuUsage(cpu);
+        log.debug({ stage: name, ms: stageMs[name], cpuMs: Math.round((c.user + c.system) / 1000), memory: memorySnapshot() }, 'stage memory');
+      }
     }
   };
   const checkAbort = (): void => {
@@ -214,7 +233,16 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     });
     const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
     if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
-    else for (const r of ranked) r.drivers = explained.byCode.get(r.bse_code);
+    // The drivers stay in their columns (#16): the rows the reports list get theirs as objects, the CSV looks each row's up as it writes it.
+    let driversOf: ((r: Prediction) => Driver[] | undefined) | undefined;
+    if (typeof explained !== 'string') {
+      const rowOf = new Map(fs.block.codes.map((c, i) => [c, i]));
+      driversOf = (r) => {
+        const i = rowOf.get(r.bse_code);
+        return i === undefined ? undefined : explained.table.row(i);
+      };
+      for (const r of ranked.slice(0, Math.max(REPORT_TOP, TOP_N))) r.drivers = driversOf(r);
+    }
     checkAbort();
 
     // write
@@ -276,10 +304,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       // The CSVs are staged first and published only after the database commit:
       // a run that fails or is killed before it commits replaces no earlier file.
       for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
-      const staged = [stageFile(paths.predictionsCsv, predictionsCsv(ranked, { drivers: o.csvDrivers }))];
+      const staged = [stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked, { drivers: o.csvDrivers, driversOf }))];
       let rows = 0;
       try {
-        staged.push(stageFile(paths.skippedCsv, skippedCsv(skipped)));
+        staged.push(stageFileWith(paths.skippedCsv, (w) => writeSkippedCsv(w, skipped)));
         if (published) {
           // The rows and the run's finish (published = 1) in one transaction.
           rows = out.publishRun(

@@ -1,23 +1,29 @@
 /**
  * `npm run bench -- big` (not in the default parts: it needs minutes and a few
- * GB of temporary disk): the universe ten times larger. Generates
- * BIG_STOCKS × BIG_DAYS with `stockflow data generate` into a temporary
- * directory (timed as a command), then runs the bench's `batch` part on it in
- * a child process, and the same part on the demo market in another, so each
- * peak RSS is one batch's alone (the part also runs the batch once as a
- * command, with that command's own peak RSS). The temporary directory is removed after.
+ * GB of disk): the universe ten times larger. Runs the bench's `batch` part
+ * (`once`) on the data directory's market (the demo market, or any market
+ * given by STOCKFLOW_DATA_DIR, e.g. 11,000 × 300 for a like-for-like
+ * comparison) and on a BIG_STOCKS × BIG_DAYS market, each in its own child
+ * process so each peak RSS is one batch's alone (the part also runs the batch
+ * once as a command, with that command's own peak RSS and its per-stage CPU
+ * time and memory). The big market is STOCKFLOW_BENCH_BIG_DIR when it holds a
+ * market.db (kept, not regenerated: generating takes minutes); otherwise it is
+ * generated with `stockflow data generate` into a temporary directory (timed
+ * as a command, with its CPU time and peak RSS) that is removed after.
+ * The last line sets the two markets' figures side by side: memory as the universe grows.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../config.js';
+import { marketDbPath, PACKAGE_ROOT } from '../config.js';
 
 export const BIG_STOCKS = 110_000;
 export const BIG_DAYS = 300;
 
 const BENCH = path.join(PACKAGE_ROOT, 'dist', 'src', 'bench', 'index.js');
 const BIN = path.join(PACKAGE_ROOT, 'bin', 'stockflow');
+const TIME = '/usr/bin/time';
 
 /** The bench's batch part in its own process on `dataDir`: its lines (floor, batch, stages, peak RSS). */
 function batchChild(dataDir: string, modelsDir: string): string[] {
@@ -30,22 +36,53 @@ function batchChild(dataDir: string, modelsDir: string): string[] {
   return r.stdout.trim().split('\n').filter((l) => !l.startsWith('stockflow bench:'));
 }
 
+/** What the side-by-side line needs from a market's lines: stocks, the command's peak RSS and × the floor. */
+export function figuresOf(lines: readonly string[]): { stocks?: number; peakMb?: number; xFloor?: number } {
+  const all = lines.join('\n');
+  const stocks = /batch: \S+: (\d+) stocks/.exec(all);
+  const command = /batch as a command:.*?= ([\d.]+)× the floor.*?peak RSS (\d+) MB/.exec(all);
+  return { stocks: stocks ? Number(stocks[1]) : undefined, xFloor: command ? Number(command[1]) : undefined, peakMb: command ? Number(command[2]) : undefined };
+}
+
+/** `stockflow data generate` of the big market into `dir`, as a command: wall time, CPU time and peak RSS (with /usr/bin/time). */
+function generate(dir: string): string {
+  const args = [BIN, 'data', 'generate', '--stocks', String(BIG_STOCKS), '--days', String(BIG_DAYS), '--data-dir', dir];
+  const timed = existsSync(TIME);
+  const env = { ...process.env, LOG_LEVEL: 'warn' };
+  const t = performance.now();
+  const g = timed
+    ? spawnSync(TIME, ['-f', 'stockflow-bench-maxrss-kb %M cpu %U %S', process.execPath, ...args], { encoding: 'utf8', env })
+    : spawnSync(process.execPath, args, { encoding: 'utf8', env });
+  const ms = performance.now() - t;
+  if (g.status !== 0) throw new Error(`stockflow data generate failed (exit ${g.status}): ${g.stderr.trim().split('\n').at(-1) ?? ''}`);
+  const m = /stockflow-bench-maxrss-kb (\d+) cpu ([\d.]+) ([\d.]+)/.exec(g.stderr);
+  const more = m ? `; CPU time ${(Number(m[2]) + Number(m[3])).toFixed(1)} s, peak RSS ${Math.round(Number(m[1]) / 1024)} MB` : '';
+  return `big: stockflow data generate --stocks ${BIG_STOCKS} --days ${BIG_DAYS} as a command in ${(ms / 1000).toFixed(1)} s${more} (load average ${os.loadavg()[0].toFixed(1)})`;
+}
+
 export function benchBig(o: { dataDir: string; modelsDir: string }): string[] {
   const out: string[] = [];
-  for (const l of batchChild(o.dataDir, o.modelsDir)) out.push(`big, demo market: ${l}`);
-  const dir = mkdtempSync(path.join(tmpdir(), 'stockflow-big-'));
+  const small = batchChild(o.dataDir, o.modelsDir);
+  for (const l of small) out.push(`big, comparison market (${o.dataDir}): ${l}`);
+  const given = process.env.STOCKFLOW_BENCH_BIG_DIR;
+  const reuse = given !== undefined && given !== '' && existsSync(marketDbPath(given));
+  const dir = reuse ? given : mkdtempSync(path.join(tmpdir(), 'stockflow-big-'));
+  let big: string[];
   try {
-    const t = performance.now();
-    const g = spawnSync(process.execPath, [BIN, 'data', 'generate', '--stocks', String(BIG_STOCKS), '--days', String(BIG_DAYS), '--data-dir', dir], {
-      encoding: 'utf8',
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-    });
-    const ms = performance.now() - t;
-    if (g.status !== 0) throw new Error(`stockflow data generate failed (exit ${g.status}): ${g.stderr.trim().split('\n').at(-1) ?? ''}`);
-    out.push(`big: stockflow data generate --stocks ${BIG_STOCKS} --days ${BIG_DAYS} as a command in ${(ms / 1000).toFixed(1)} s`);
-    for (const l of batchChild(dir, o.modelsDir)) out.push(`big, ${BIG_STOCKS} stocks: ${l}`);
+    if (reuse) out.push(`big: the market in ${dir} (STOCKFLOW_BENCH_BIG_DIR; not generated)`);
+    else out.push(generate(dir));
+    big = batchChild(dir, o.modelsDir);
+    for (const l of big) out.push(`big, ${dir}: ${l}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!reuse) rmSync(dir, { recursive: true, force: true });
   }
+  const a = figuresOf(small);
+  const b = figuresOf(big);
+  if (a.stocks && b.stocks && a.peakMb && b.peakMb)
+    out.push(
+      `big: memory as the universe grows: ${a.stocks} → ${b.stocks} stocks (${(b.stocks / a.stocks).toFixed(1)}×): peak RSS as a command ${a.peakMb} → ${b.peakMb} MB ` +
+        `(${(b.peakMb / a.peakMb).toFixed(2)}×, +${(((b.peakMb - a.peakMb) * 1024) / (b.stocks - a.stocks)).toFixed(1)} KB per added stock); ` +
+        `× the floor ${a.xFloor ?? '?'} → ${b.xFloor ?? '?'}`,
+    );
   return out;
 }

@@ -21,6 +21,8 @@ export interface CommandRun {
   /** CPU time of the command (user + system, all threads), in ms, when /usr/bin/time is there: steadier than wall time on a shared machine. */
   cpuMs?: number;
   stageMs?: Record<string, number>;
+  /** Each stage's CPU time (all threads) and the process's peak RSS when it ended, in MB (its LOG_LEVEL=debug "stage memory" records). */
+  stages?: { stage: string; ms: number; cpuMs: number; rssMb: number; peakRssMb: number; heapUsedMb: number }[];
   load: number;
 }
 
@@ -28,7 +30,7 @@ export function batchCommand(o: { dataDir: string; modelsDir: string; date: stri
   const args = [BIN, 'batch', '--date', o.date, '--force', '--no-notify', '--data-dir', o.dataDir, '--models-dir', o.modelsDir];
   if (o.threads !== undefined) args.push('--threads', String(o.threads));
   const timed = existsSync(TIME);
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'debug' };
   delete env.STOCKFLOW_THREADS;
   const t = performance.now();
   const r = timed
@@ -39,13 +41,30 @@ export function batchCommand(o: { dataDir: string; modelsDir: string; date: stri
   if (r.status !== 0) throw new Error(`stockflow batch failed (exit ${r.status}): ${r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')).at(-1) ?? ''}`);
   const kb = /stockflow-bench-maxrss-kb (\d+) cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
   let stageMs: Record<string, number> | undefined;
+  const stages: NonNullable<CommandRun['stages']> = [];
   for (const line of r.stderr.split('\n')) {
-    if (!line.includes('"batch finished"')) continue;
+    if (!line.includes('"batch finished"') && !line.includes('"stage memory"')) continue;
     try {
-      stageMs = (JSON.parse(line) as { stageMs?: Record<string, number> }).stageMs;
+      const o = JSON.parse(line) as {
+        msg: string;
+        stageMs?: Record<string, number>;
+        stage?: string;
+        ms?: number;
+        cpuMs?: number;
+        memory?: { rssMb: number; peakRssMb: number; heapUsedMb: number };
+      };
+      if (o.msg === 'batch finished') stageMs = o.stageMs;
+      else if (o.stage !== undefined && o.memory) stages.push({ stage: o.stage, ms: o.ms ?? 0, cpuMs: o.cpuMs ?? 0, ...o.memory });
     } catch {
       // not a log record
     }
   }
-  return { ms, rss: kb ? Number(kb[1]) * 1024 : undefined, cpuMs: kb ? (Number(kb[2]) + Number(kb[3])) * 1000 : undefined, stageMs, load };
+  return {
+    ms,
+    rss: kb ? Number(kb[1]) * 1024 : undefined,
+    cpuMs: kb ? (Number(kb[2]) + Number(kb[3])) * 1000 : undefined,
+    stageMs,
+    stages: stages.length > 0 ? stages : undefined,
+    load,
+  };
 }

@@ -142,6 +142,8 @@ async function main(): Promise<void> {
         (best.cpuMs !== undefined ? `; CPU time ${(best.cpuMs / 1000).toFixed(2)} s` : ''),
     );
     if (best.stageMs) line(`batch as a command, stages of the best run (ms): ${Object.entries(best.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (best.stages)
+      line(`batch as a command, per stage of the best run (CPU s of all threads / peak RSS MB at its end): ${best.stages.map((x) => `${x.stage} ${(x.cpuMs / 1000).toFixed(1)} s / ${x.peakRssMb}`).join(', ')}`);
   }
 
   if (parts.has('explain')) {

@@ -10,6 +10,9 @@ import { whyText } from './drivers.js';
 import type { Scorecard } from '../model/evaluate.js';
 import { challengerLines, driftLines, type MonitorSections } from './monitoring.js';
 
+
+/** The ranked rows the text report lists (with their drivers). */
+export const REPORT_TOP = 20;
 export interface StageTiming {
   name: string;
   ms: number;
@@ -97,7 +100,7 @@ export function renderReport(r: ReportInput): string {
     `Rank | BSE Code | NSE Symbol | Company Name        | Probability | Confidence${why ? ' | Why' : ''}`,
     `-----|----------|------------|---------------------|-------------|------------${why ? '|-----' : ''}`,
   );
-  r.ranked.slice(0, 20).forEach((p, i) => {
+  r.ranked.slice(0, REPORT_TOP).forEach((p, i) => {
     const row = `${cell(String(i + 1), 4)} | ${cell(p.bse_code, 8)} | ${cell(p.nse_symbol ?? '-', 10)} | ${cell(p.company_name, 19)} | ${cell(p.probability.toFixed(2), 11)} | `;
     lines.push(why ? `${row}${cell(p.confidence, 10)} | ${whyText(p.drivers)}` : `${row}${p.confidence}`);
   });

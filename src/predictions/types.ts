@@ -110,7 +110,27 @@ export interface RunRows {
    * The stocks' explanations (prediction_explanations, prediction_drivers);
    * absent when the model could not be explained (nothing is stored then).
    */
-  explanations?: readonly ExplanationInput[];
+  explanations?: readonly ExplanationInput[] | ExplanationColumns;
+}
+
+/**
+ * A run's explanations in columns (#16: at 110,000 stocks the same as
+ * ExplanationInput objects held 60 MB; these columns about 10 MB). Row i is
+ * `codes[i]`; its drivers are the `k` slots from i × k, strongest first, a
+ * slot past its last driver having feature −1.
+ */
+export interface ExplanationColumns {
+  codes: readonly string[];
+  base: number;
+  /** Each row's margin (log-odds). */
+  margin: Float64Array;
+  k: number;
+  /** Per slot: the driver's position in the feature set (FEATURE_NAMES), −1 for none. */
+  feature: Int8Array;
+  /** Per slot: the feature's value as scored; NaN for a missing value (stored as NULL). */
+  value: Float64Array;
+  /** Per slot: its contribution (log-odds). */
+  contribution: Float64Array;
 }
 
 /** One driver of a prediction: a feature, its value as scored, and its contribution in log-odds. */

@@ -134,6 +134,22 @@ export function stageFile(target: string, content: string | Uint8Array): StagedF
   return { target, temp: f.temp, publish: () => f.commit(), discard: () => f.abort() };
 }
 
+/**
+ * Like stageFile, for content written in pieces by `fill` (a large CSV is
+ * never held as one string): the pieces go to the temporary file as they come.
+ */
+export function stageFileWith(target: string, fill: (write: (chunk: string) => void) => void): StagedFile {
+  const f = new AtomicFile(target);
+  try {
+    fill((chunk) => f.write(chunk));
+    f.close();
+  } catch (e) {
+    f.abort();
+    throw e;
+  }
+  return { target, temp: f.temp, publish: () => f.commit(), discard: () => f.abort() };
+}
+
 export function writeFileAtomic(target: string, content: string | Uint8Array): void {
   stageFile(target, content).publish();
 }
