@@ -130,7 +130,12 @@ describe('on-demand dates never stall the API (issue 18 High#2)', () => {
     // It really was heavy (60 builds on 2,000 stocks), and /health was sampled throughout.
     expect(heavyMs).toBeGreaterThan(300);
     expect(latencies.length).toBeGreaterThanOrEqual(5);
-    expect(Math.max(...latencies), `/health latencies (ms): ${latencies.map((l) => l.toFixed(1)).join(' ')}`).toBeLessThan(250);
+    // A stalled loop answers /health only when the builds are done (≈ heavyMs); a free one within a few ms. The
+    // bound grows with a busy machine (other processes slow the builds and the samples alike), and the first sample
+    // (a new connection to a server that has answered nothing yet) is left out: on a loaded machine it alone took
+    // 290–450 ms.
+    const bound = Math.max(250, heavyMs / 4);
+    expect(Math.max(...latencies.slice(1)), `/health latencies (ms): ${latencies.map((l) => l.toFixed(1)).join(' ')}; bound ${bound.toFixed(0)}`).toBeLessThan(bound);
     expect(await metric(a, 'stockflow_date_context_builds_total')).toBe(60);
   });
 
