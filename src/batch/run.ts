@@ -15,6 +15,8 @@ import { openMarketReadonly } from '../market/db.js';
 import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
+import { batchPool } from '../features/pool.js';
+import type { Piscina } from 'piscina';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
 import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
@@ -156,6 +158,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   log.info({ threads: o.threads, scope, selection }, 'batch started');
   // Set once the run's outcome is committed: a later failure (writing the report) must not rewrite it.
   let committed = false;
+  // The run's worker pool (extraction, then explanations), destroyed after the explain stage or on failure.
+  let pool: Piscina | undefined;
+  let stopping: Promise<void> | undefined;
   try {
     // plan
     const p = await timed('plan', () => plan(market, o.date, o));
@@ -169,11 +174,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
-    // extract
+    // extract, on the run's one pool, whose warm threads take the explain stage's chunks after it
     const fs = await timed('extract', () =>
       computeFeatures(market, marketFile, p.stocks, o.date, {
         threads: o.threads,
         ctx: p.ctx,
+        pool: (pool = batchPool(o.threads, p.stocks.length)),
         signal: o.signal,
         onProgress: (done, total) => (done === 0 ? o.progress?.start(total, 'extract') : o.progress?.update(done)),
       }),
@@ -203,7 +209,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
           basis = ex.basis;
           return ex;
         };
-        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal }));
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal, pool }));
         if (typeof d !== 'string') explainBasis = basis;
         return d;
       } catch (e) {
@@ -212,6 +218,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         throw e;
       }
     });
+    // The workers stop while this thread writes.
+    stopping = pool?.destroy();
+    pool = undefined;
     const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
     if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
     else for (const r of ranked) r.drivers = explained.byCode.get(r.bse_code);
@@ -435,6 +444,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.error({ status, error: (e as Error).message }, 'batch did not complete');
     throw e;
   } finally {
+    await Promise.all([stopping, pool?.destroy()]);
     market.close();
     out.close();
   }
