@@ -20,7 +20,7 @@ import type { Piscina } from 'piscina';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, predictionsCsv, skippedCsv, type OutputPaths } from '../output/csv.js';
 import { renderReport, type ReportInput, type StageTiming } from '../output/report.js';
-import { historyFor, writeHtmlReport } from '../output/html/write.js';
+import { historyFor, preloadCharts, writeHtmlReport } from '../output/html/write.js';
 import { removeOrphanTemps, stageFile, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
@@ -174,6 +174,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
+    // The HTML report's chart renderer loads while the workers extract.
+    void preloadCharts();
     // extract, on the run's one pool, whose warm threads take the explain stage's chunks after it
     const fs = await timed('extract', () =>
       computeFeatures(market, marketFile, p.stocks, o.date, {
