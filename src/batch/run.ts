@@ -174,8 +174,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
-    // The HTML report's chart renderer loads while the workers extract.
+    // While the workers extract, this thread (after the sector medians, src/features/service.ts) loads the
+    // HTML report's chart renderer and decodes the model's trees for the explain stage.
     void preloadCharts();
+    const prepared = setImmediate(() => model.prepareExplainer?.());
     // extract, on the run's one pool, whose warm threads take the explain stage's chunks after it
     const fs = await timed('extract', () =>
       computeFeatures(market, marketFile, p.stocks, o.date, {
@@ -190,6 +192,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       throw e;
     });
     o.progress?.stop();
+    clearImmediate(prepared);
     checkAbort();
     const n = fs.block.codes.length;
     log.info({ extracted: n, skipped: fs.block.skips.length }, 'features extracted');
