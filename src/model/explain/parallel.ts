@@ -87,8 +87,10 @@ export async function explainParallel(
       ? undefined
       : (o.pool ??
         (existsSync(EXPLAIN_WORKER_FILE) ? new Piscina({ filename: EXPLAIN_WORKER_FILE, minThreads: workers, maxThreads: workers, idleTimeout: 1000 }) : undefined));
-  // The batch's pool: its workers load the explainer's modules while this thread builds the explainer.
-  const prepared = pool && pool === o.pool ? Promise.allSettled(Array.from({ length: workers }, () => pool.run(EXPLAIN_PREPARE))) : undefined;
+  // The batch's pool: its workers load the explainer's modules while this thread builds the explainer, every
+  // one of them (the pool may have more threads than take chunks here, and it hands a chunk to any idle one).
+  const prepared =
+    pool && pool === o.pool ? Promise.allSettled(Array.from({ length: Math.max(workers, pool.threads.length) }, () => pool.run(EXPLAIN_PREPARE))) : undefined;
   try {
     const ex = typeof explainer === 'function' ? explainer() : explainer;
     const shared = pool ? ex.share() : undefined;
