@@ -193,6 +193,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     });
     o.progress?.stop();
     clearImmediate(prepared);
+    if (o.threads < 2) {
+      // One thread: the explain stage runs on this one alone; the workers stop now.
+      stopping = pool?.destroy();
+      pool = undefined;
+    }
     checkAbort();
     const n = fs.block.codes.length;
     log.info({ extracted: n, skipped: fs.block.skips.length }, 'features extracted');
@@ -224,8 +229,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       }
     });
     // The workers stop while this thread writes.
-    stopping = pool?.destroy();
-    pool = undefined;
+    if (pool) {
+      stopping = pool.destroy();
+      pool = undefined;
+    }
     const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
     if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
     else for (const r of ranked) r.drivers = explained.byCode.get(r.bse_code);
