@@ -183,7 +183,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       computeFeatures(market, marketFile, p.stocks, o.date, {
         threads: o.threads,
         ctx: p.ctx,
-        pool: (pool = batchPool(o.threads, p.stocks.length)),
+        // (threads 0, tests only: extraction on this thread, no pool)
+        pool: o.threads > 0 ? (pool = batchPool(o.threads, p.stocks.length)) : undefined,
         signal: o.signal,
         onProgress: (done, total) => (done === 0 ? o.progress?.start(total, 'extract') : o.progress?.update(done)),
       }),
