@@ -3,7 +3,9 @@
  * the calling thread and workers, chunks of rows) are exactly those of
  * explain() on one thread, bit for bit, for the shipped model with covers
  * from background rows (shared with the workers) and for a model whose covers
- * are its own. Needs `npm run build` (the worker is the compiled one).
+ * are its own; and on the batch's one pool (workers/batch.ts: the extraction
+ * workers, warm, take the explain chunks; no second pool is started). Needs
+ * `npm run build` (the workers are the compiled ones).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,10 @@ import { loadScoringModel } from '../src/model/scoring-model.js';
 import { createLogger } from '../src/log.js';
 import type { ScoringModel } from '../src/model/types.js';
 import { StockflowError } from '../src/errors.js';
+import { BATCH_WORKER_FILE, batchPool, poolSize } from '../src/features/pool.js';
+import { computeFeatures } from '../src/features/service.js';
+import { openMarketReadonly } from '../src/market/db.js';
+import { activeStocks } from '../src/market/reader.js';
 
 const bytes = readFileSync(path.join(ROOT, 'models', 'upper-circuit', '1.0.0', 'model.onnx'));
 const buf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -72,6 +78,53 @@ describe('explainParallel = explain on one thread', () => {
       expect(buf(r.values).equals(buf(one.values))).toBe(true);
     }
   });
+});
+
+describe('the batch\u2019s one pool: extraction, then the explain chunks on the same warm threads', () => {
+  let fx: MarketFixture;
+  beforeAll(async () => {
+    fx = await buildMarketFixture({ stocks: 900, days: 300, seed: 11 });
+  }, 120_000);
+  afterAll(() => fx?.cleanup());
+
+  it('the worker is built', () => expect(existsSync(BATCH_WORKER_FILE)).toBe(true));
+
+  it('features and explanations equal one thread\u2019s to the bit; the explain tasks ran on the pool, which is left running', async () => {
+    const db = openMarketReadonly(fx.marketFile);
+    try {
+      const stocks = activeStocks(db);
+      const threads = 3;
+      const single = await computeFeatures(db, fx.marketFile, stocks, MORNING, { threads: 0 });
+      const pool = batchPool(threads, stocks.length);
+      try {
+        expect(pool.threads.length).toBe(poolSize(threads, stocks.length));
+        const pooled = await computeFeatures(db, fx.marketFile, stocks, MORNING, { threads, pool });
+        expect(pooled.block.codes).toEqual(single.block.codes);
+        expect(Buffer.from(pooled.block.values.buffer).equals(Buffer.from(single.block.values.buffer))).toBe(true);
+        const extracted = pool.completed;
+        expect(extracted).toBeGreaterThan(0);
+
+        const n = pooled.block.codes.length;
+        // the batch's background: the run's own rows
+        const ex = explainerFromOnnx(bytes, { background: { X: pooled.block.values, n } });
+        const one = ex.explain(pooled.block.values, n);
+        const many = await explainParallel(ex, pooled.block.values, n, { threads, pool });
+        expect(many.base).toBe(one.base);
+        expect(buf(many.values).equals(buf(one.values))).toBe(true);
+        expect(buf(many.margin).equals(buf(one.margin))).toBe(true);
+        // the pool's two workers (threads − 1) each loaded the explainer (a prepare task) and took the first
+        // chunks (each takes one before the calling thread takes any: n rows are four chunks); the pool still runs
+        expect(n).toBeGreaterThan(3 * EXPLAIN_CHUNK_ROWS);
+        expect(pool.completed - extracted).toBeGreaterThanOrEqual(2 + 2);
+        const again = await explainParallel(ex, pooled.block.values, n, { threads, pool });
+        expect(buf(again.values).equals(buf(one.values))).toBe(true);
+      } finally {
+        await pool.destroy();
+      }
+    } finally {
+      db.close();
+    }
+  }, 120_000);
 });
 
 describe('the batch stopped while it explains on several threads', () => {

@@ -65,5 +65,19 @@ describe('lazy commands', () => {
     const mods = loaded(['batch', '--date', '2025-11-14', '--no-notify', '--max-error-rate', '1', '--data-dir', fx.freshDataDir(), '--models-dir', fx.modelsDir]);
     expect(mods).toContain('onnxruntime-node');
     expect(mods).toContain('piscina');
+    // the HTML report's charts were drawn: Vega loaded during the run
+    expect(mods).toContain('vega');
+  });
+
+  it('the batch pipeline loads Vega only when it runs, not with its modules (#16: ~170 ms before "batch started")', () => {
+    const record = path.join(dir, 'imports-job.txt');
+    const job = pathToFileURL(path.join(root, 'dist/src/batch/job.js')).href;
+    execFileSync(process.execPath, ['--import', hook, '--input-type=module', '-e', `await import(${JSON.stringify(job)})`], {
+      env: { ...process.env, RECORD_IMPORTS: record },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const urls = readFileSync(record, 'utf8').split('\n').filter(Boolean);
+    expect(urls.some((u) => u.includes('/dist/src/batch/run.js'))).toBe(true);
+    expect(urls.filter((u) => /\/node_modules\/vega(-lite)?\//.test(u))).toEqual([]);
   });
 });

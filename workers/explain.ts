@@ -7,7 +7,7 @@
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { explainerFromShared, type Explainer } from '../src/model/explain/index.js';
-import type { ExplainChunk, ExplainTask } from '../src/model/explain/parallel.js';
+import type { ExplainChunk, ExplainTask } from '../src/model/explain/tasks.js';
 
 let built: { key: string; ex: Explainer } | undefined;
 

@@ -15,12 +15,14 @@ import { openMarketReadonly } from '../market/db.js';
 import type { Stock } from '../market/types.js';
 import { FEATURE_SET_VERSION, N_FEATURES } from '../features/definition.js';
 import { computeFeatures } from '../features/service.js';
+import { batchPool } from '../features/pool.js';
+import type { Piscina } from 'piscina';
 import type { SkipRecord } from '../features/types.js';
 import { outputPaths, writePredictionsCsv, writeSkippedCsv, type OutputPaths } from '../output/csv.js';
 import { REPORT_TOP, renderReport, type ReportInput, type StageTiming } from '../output/report.js';
 import { TOP_N } from '../output/html/top.js';
 import type { Driver } from '../output/drivers.js';
-import { historyFor, writeHtmlReport } from '../output/html/write.js';
+import { historyFor, preloadCharts, writeHtmlReport } from '../output/html/write.js';
 import { removeOrphanTemps, stageFileWith, writeFileAtomic } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
 import { PredictionsStore } from '../predictions/store.js';
@@ -175,6 +177,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   log.info({ threads: o.threads, scope, selection }, 'batch started');
   // Set once the run's outcome is committed: a later failure (writing the report) must not rewrite it.
   let committed = false;
+  // The run's worker pool (extraction, then explanations), destroyed after the explain stage or on failure.
+  let pool: Piscina | undefined;
+  let stopping: Promise<void> | undefined;
   try {
     // plan
     const p = await timed('plan', () => plan(market, o.date, o));
@@ -188,11 +193,17 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
-    // extract
+    // While the workers extract, this thread (after the sector medians, src/features/service.ts) loads the
+    // HTML report's chart renderer and decodes the model's trees for the explain stage.
+    void preloadCharts();
+    const prepared = setImmediate(() => model.prepareExplainer?.());
+    // extract, on the run's one pool, whose warm threads take the explain stage's chunks after it
     const fs = await timed('extract', () =>
       computeFeatures(market, marketFile, p.stocks, o.date, {
         threads: o.threads,
         ctx: p.ctx,
+        // (threads 0, tests only: extraction on this thread, no pool)
+        pool: o.threads > 0 ? (pool = batchPool(o.threads, p.stocks.length)) : undefined,
         signal: o.signal,
         onProgress: (done, total) => (done === 0 ? o.progress?.start(total, 'extract') : o.progress?.update(done)),
       }),
@@ -201,6 +212,12 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       throw e;
     });
     o.progress?.stop();
+    clearImmediate(prepared);
+    if (o.threads < 2) {
+      // One thread: the explain stage runs on this one alone; the workers stop now.
+      stopping = pool?.destroy();
+      pool = undefined;
+    }
     checkAbort();
     const n = fs.block.codes.length;
     log.info({ extracted: n, skipped: fs.block.skips.length }, 'features extracted');
@@ -222,7 +239,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
           basis = ex.basis;
           return ex;
         };
-        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal }));
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal, pool }));
         if (typeof d !== 'string') explainBasis = basis;
         return d;
       } catch (e) {
@@ -231,6 +248,11 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         throw e;
       }
     });
+    // The workers stop while this thread writes.
+    if (pool) {
+      stopping = pool.destroy();
+      pool = undefined;
+    }
     const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
     if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
     // The drivers stay in their columns (#16): the rows the reports list get theirs as objects, the CSV looks each row's up as it writes it.
@@ -463,6 +485,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.error({ status, error: (e as Error).message }, 'batch did not complete');
     throw e;
   } finally {
+    await Promise.all([stopping, pool?.destroy()]);
     market.close();
     out.close();
   }

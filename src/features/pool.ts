@@ -55,6 +55,20 @@ export function poolSize(threads: number, stocks: number): number {
 /** The compiled worker (workers must be plain JavaScript at run time). */
 export const WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'extract.js');
 
+/** The batch's worker: extraction tasks as WORKER_FILE's, then the explain stage's chunks (workers/batch.ts). */
+export const BATCH_WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'batch.js');
+
+/**
+ * The batch's one pool, for `stocks` stocks on `threads` threads (poolSize): extraction runs on it
+ * (ExtractOptions.pool), then the explain stage's chunks on the same warm threads
+ * (src/model/explain/parallel.ts), instead of a second pool started for them. The caller destroys it.
+ */
+export function batchPool(threads: number, stocks: number): Piscina {
+  if (!existsSync(BATCH_WORKER_FILE)) throw new Error(`worker not built: ${BATCH_WORKER_FILE} (run npm run build)`);
+  const n = poolSize(threads, stocks);
+  return new Piscina({ filename: BATCH_WORKER_FILE, minThreads: n, maxThreads: n, idleTimeout: 1000 });
+}
+
 export function mergeBlocks(blocks: readonly FeatureBlock[]): FeatureBlock {
   const n = blocks.reduce((a, b) => a + b.codes.length, 0);
   const values = new Float32Array(n * N_FEATURES);
@@ -79,6 +93,8 @@ export interface ExtractOptions {
   mainThread?: boolean;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** A pool the caller owns and destroys (batchPool, of poolSize(threads, stocks) threads), used instead of one of this call's own. */
+  pool?: Piscina;
 }
 
 /** Tasks handed to each worker ahead of time, so a worker never waits while the calling thread extracts. */
@@ -94,7 +110,7 @@ export async function extractWithPool(marketFile: string, refs: readonly StockRe
   const n = poolSize(o.threads, refs.length);
   const tasks = Math.ceil(refs.length / TASK_SIZE);
   const blocks = new Array<FeatureBlock>(tasks);
-  const pool = new Piscina({ filename: WORKER_FILE, minThreads: n, maxThreads: n, idleTimeout: 1000 });
+  const pool = o.pool ?? new Piscina({ filename: WORKER_FILE, minThreads: n, maxThreads: n, idleTimeout: 1000 });
   let next = 0;
   let done = 0;
   let failed = false;
@@ -155,7 +171,7 @@ export async function extractWithPool(marketFile: string, refs: readonly StockRe
     return mergeBlocks(blocks);
   } finally {
     failed = true;
-    await pool.destroy();
+    if (pool !== o.pool) await pool.destroy();
   }
 }
 

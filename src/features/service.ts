@@ -10,7 +10,7 @@ import { bandsInForce } from '../market/exchange.js';
 import { extractionContext } from './context.js';
 import { imputeBlock } from './extract.js';
 import { sectorMedians, type SectorMedians } from './financial.js';
-import { extractSingleThread, extractWithPool } from './pool.js';
+import { extractSingleThread, extractWithPool, type ExtractOptions } from './pool.js';
 import type { ExtractionContext, FeatureBlock, StockRef } from './types.js';
 
 /**
@@ -42,6 +42,8 @@ export interface ComputeOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
   ctx?: ExtractionContext;
+  /** Pool runs: a pool the caller owns (batchPool in ./pool.ts), left running for its next stage. */
+  pool?: ExtractOptions['pool'];
 }
 
 export async function computeFeatures(db: Db, marketFile: string, stocks: readonly Stock[], date: IsoDate, o: ComputeOptions): Promise<FeatureSet> {

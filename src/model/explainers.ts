@@ -63,3 +63,15 @@ export function explainerOf(model: { bytes: Uint8Array }, background?: Backgroun
   entry.explainer = ex;
   return ex;
 }
+
+/** Decodes `model`'s form into the cache now (explainerOf then skips it); a model that does not decode is left for explainerOf to report. */
+export function prepareExplainer(model: { bytes: Uint8Array }): void {
+  let entry = cache.get(model);
+  if (!entry) cache.set(model, (entry = {}));
+  if (entry.explainer || entry.form) return;
+  try {
+    formOf(model, entry);
+  } catch {
+    // explainerOf throws the same ExplanationUnavailable when it is asked for
+  }
+}

@@ -19,6 +19,11 @@ export interface ScoringModel {
    * Throws ExplanationUnavailable when the model cannot be explained.
    */
   explainer(background?: BackgroundSource): Explainer & { basis: string };
+  /**
+   * Decodes the model's trees for its explainer ahead of time (they do not depend on any rows), so that
+   * `explainer()` later only computes what does; never throws (an unexplainable model says so there).
+   */
+  prepareExplainer?(): void;
   /** Releases the session (and the loader that opened it); the model cannot score afterwards. */
   release(): Promise<void>;
 }

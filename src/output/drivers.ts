@@ -29,12 +29,23 @@ export interface Driver {
  * [n, N_FEATURES] (contributions and the feature rows as scored).
  */
 export function topDrivers(values: ArrayLike<number>, x: ArrayLike<number>, i: number, k: number = TOP_K_DRIVERS): Driver[] {
-  const idx: number[] = [];
-  for (let j = 0; j < N_FEATURES; j++) if (values[i * N_FEATURES + j] !== 0) idx.push(j);
-  idx.sort((a, b) => Math.abs(values[i * N_FEATURES + b]) - Math.abs(values[i * N_FEATURES + a]) || a - b);
-  return idx.slice(0, k).map((j) => {
-    const v = x[i * N_FEATURES + j];
-    return { feature: FEATURE_NAMES[j], value: Number.isNaN(v) ? null : f32(v), contribution: values[i * N_FEATURES + j] };
+  const o = i * N_FEATURES;
+  // The k strongest so far, strongest first: features come in feature order, so one that only ties
+  // with those kept goes after them (ties by feature order), and a full list takes only a stronger one.
+  const top: number[] = [];
+  for (let j = 0; j < N_FEATURES; j++) {
+    const c = values[o + j];
+    if (c === 0) continue;
+    const a = Math.abs(c);
+    if (top.length >= k && !(a > Math.abs(values[o + top[k - 1]]))) continue;
+    let at = top.length;
+    while (at > 0 && Math.abs(values[o + top[at - 1]]) < a) at--;
+    top.splice(at, 0, j);
+    if (top.length > k) top.pop();
+  }
+  return top.map((j) => {
+    const v = x[o + j];
+    return { feature: FEATURE_NAMES[j], value: Number.isNaN(v) ? null : f32(v), contribution: values[o + j] };
   });
 }
 

@@ -16,7 +16,7 @@
  */
 import { applyPostTransform, leafOf, readModelForm, MODE_LEAF, type LinearForm, type ModelForm, type PostTransform, type TreeEnsemble } from '../onnx/read.js';
 import { PathBuffers, treeExpectation, treeShap } from './treeshap.js';
-import { buildTables, tableShap, tableSize, type TreeTables } from './tables.js';
+import { buildTables, tableShapRows, tableSize, type TreeTables } from './tables.js';
 
 export { readModelForm } from '../onnx/read.js';
 export type { ModelForm, TreeEnsemble, LinearForm, PlainTree, PostTransform } from '../onnx/read.js';
@@ -196,7 +196,7 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
     : o.tables && o.tables.length === model.trees.length
       ? o.tables
       : model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k])));
-  const hot = new Uint8Array(model.trees.reduce((m, t) => Math.max(m, t.mode.length), 0));
+  const dis = new Int32Array(model.trees.reduce((m, t) => Math.max(m, t.mode.length), 0));
   return {
     kind: 'trees',
     nFeatures: F,
@@ -217,12 +217,12 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
       for (let k = 0; k < model.trees.length; k++) {
         const t = model.trees[k];
         const tb = useTables ? tables[k] : null;
+        if (tb) {
+          tableShapRows(tb, X, n, F, values, margin, dis);
+          continue;
+        }
         const split = t.mode[0] !== MODE_LEAF;
         for (let i = 0, off = 0; i < n; i++, off += F) {
-          if (tb) {
-            margin[i] += tableShap(t, tb, X, off, values, off, hot);
-            continue;
-          }
           margin[i] += t.value[leafOf(t, X, off)];
           if (split) treeShap(t, covers[k], X, off, values, off, buf);
         }

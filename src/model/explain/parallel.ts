@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../../config.js';
 import type { Explainer, SharedExplainer } from './index.js';
+import { EXPLAIN_PREPARE, type ExplainChunk, type ExplainTask } from './tasks.js';
 
 /**
  * The fewest rows in a chunk. Chunks are otherwise a quarter of each thread's share
@@ -51,25 +52,18 @@ export function inSharedMemory<T>(x: T): T {
 /** The compiled worker. */
 export const EXPLAIN_WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'explain.js');
 
-/** One chunk's task for the worker (workers/explain.ts). */
-export interface ExplainTask {
-  /** Names the explainer (one per call): a worker rebuilds its explainer when the key changes. */
-  key: string;
-  shared: SharedExplainer;
-  X: Float32Array;
-  n: number;
-}
-
-/** A chunk's answer: n × nFeatures values and n margins. */
-export interface ExplainChunk {
-  values: Float64Array;
-  margin: Float64Array;
-}
+export type { ExplainChunk, ExplainTask } from './tasks.js';
 
 export interface ParallelOptions {
   /** Threads in all, the calling one included (1: this thread alone, as explain() does). */
   threads: number;
   signal?: AbortSignal;
+  /**
+   * A running pool whose workers take explain tasks (the batch's one pool, workers/batch.ts, whose
+   * threads extracted the features and are warm): used instead of starting a pool, and left running.
+   * It must have at least `threads − 1` threads.
+   */
+  pool?: Piscina;
 }
 
 let calls = 0;
@@ -89,7 +83,14 @@ export async function explainParallel(
   const chunks = Math.ceil(n / rowsPer);
   const workers = Math.min(o.threads - 1, chunks - 1);
   const pool =
-    workers >= 1 && existsSync(EXPLAIN_WORKER_FILE) ? new Piscina({ filename: EXPLAIN_WORKER_FILE, minThreads: workers, maxThreads: workers, idleTimeout: 1000 }) : undefined;
+    workers < 1
+      ? undefined
+      : (o.pool ??
+        (existsSync(EXPLAIN_WORKER_FILE) ? new Piscina({ filename: EXPLAIN_WORKER_FILE, minThreads: workers, maxThreads: workers, idleTimeout: 1000 }) : undefined));
+  // The batch's pool: its workers load the explainer's modules while this thread builds the explainer, every
+  // one of them (the pool may have more threads than take chunks here, and it hands a chunk to any idle one).
+  const prepared =
+    pool && pool === o.pool ? Promise.allSettled(Array.from({ length: Math.max(workers, pool.threads.length) }, () => pool.run(EXPLAIN_PREPARE))) : undefined;
   try {
     const ex = typeof explainer === 'function' ? explainer() : explainer;
     const shared = pool ? ex.share() : undefined;
@@ -99,7 +100,8 @@ export async function explainParallel(
     }
     return await onPool(pool, workers, ex, inSharedMemory(shared), X, n, rowsPer, o);
   } finally {
-    await pool?.destroy();
+    await prepared;
+    if (pool !== o.pool) await pool?.destroy();
   }
 }
 
@@ -132,7 +134,7 @@ async function onPool(
       const i = next++;
       const [a, b] = rows(i);
       try {
-        const task: ExplainTask = { key, shared, X: X.slice(a * F, b * F), n: b - a };
+        const task: ExplainTask = { kind: 'explain', key, shared, X: X.slice(a * F, b * F), n: b - a };
         place(i, (await pool.run(task, { signal: o.signal })) as ExplainChunk);
       } catch (e) {
         failed = true;

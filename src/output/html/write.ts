@@ -8,6 +8,8 @@ import type { Logger } from '../../log.js';
 import { readScorecardHistory, type HistorySource } from '../../model/scorecard-history.js';
 import { removeOrphanTemps, writeFileAtomic } from '../../util/atomic-file.js';
 import { renderHtmlReport } from './index.js';
+
+export { preloadCharts } from './svg.js';
 import type { HtmlReportModel, ScorecardHistory } from './model.js';
 
 /** The history as the report draws it, or undefined when none is known (or it cannot be read). */
