@@ -27,6 +27,19 @@ async function withDataLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T
 }
 
 /** `data info`'s lines about the exchange tables (docs/exchange-files.md, "What `data info` shows"). */
+/** A dry run refuses what the import would refuse: a --prefer other than the one market.db's exchange bars have (exit 2). */
+async function dryRunPreference(dataDir: string, prefer: 'NSE' | 'BSE'): Promise<void> {
+  const file = marketDbPath(dataDir);
+  if (!existsSync(file)) return;
+  const [{ openMarketReadonly }, { checkPreference }] = await Promise.all([import('../market/db.js'), import('../ingest/exchange/prefer.js')]);
+  const db = openMarketReadonly(file);
+  try {
+    checkPreference(db, prefer, file);
+  } finally {
+    db.close();
+  }
+}
+
 function exchangeLines(x: ExchangeInfo | null): string[] {
   if (!x) return ['exchange:   no exchange files imported'];
   const pct = (a: number, b: number): string => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
@@ -156,6 +169,7 @@ export function registerData(program: Command): void {
         if (prefer !== 'NSE' && prefer !== 'BSE') throw badArgs(`--prefer must be nse or bse, not '${o.prefer}'`);
         if (o.dryRun) {
           const { dryRun, summaryText, thresholdError } = await import('../ingest/exchange/summary.js');
+          await dryRunPreference(loadConfig(o).dataDir, prefer);
           const s = await dryRun(paths, { nseSeries: o.series, maxRejectRate: o.maxRejectRate });
           process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s));
           const err = thresholdError(s, o.maxRejectRate);
