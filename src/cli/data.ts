@@ -157,7 +157,8 @@ export function registerData(program: Command): void {
       '\nExamples:\n  stockflow data import-exchange ~/exchange\n  stockflow data import-exchange ~/exchange --dry-run\n' +
         '  stockflow data import-exchange PR161225.zip BhavCopy_NSE_CM_0_0_0_20251216_F_0000.csv.zip --series EQ,BE --prefer bse\n\n' +
         "Each file's kind is found from its header, not its name; what goes where, the key rule: docs/exchange-files.md.\n" +
-        'One transaction: on any failure market.db is unchanged. Exit codes: 0 imported (or read, with --dry-run), 2 bad flag,\n' +
+        'One transaction: on any failure market.db is unchanged. Exit codes: 0 imported (or read, with --dry-run), 2 bad flag\n' +
+        "(or a --prefer other than the one market.db's exchange bars were imported with),\n" +
         '3 a path does not exist, 5 a batch holds the lock, 6 a file past --max-reject-rate, 7 a file that is not a known\n' +
         'exchange file or whose columns changed, 130 interrupted.',
     )
