@@ -21,6 +21,9 @@ import { closeHistory, upperCircuitHits } from '../src/market/reader.js';
 import { PointInTimeReader } from '../src/market/inputs.js';
 import { barAt, bseUdiff, ddmmyy, ddmmyyyy, nseUdiff, prZip, secList, writeTree } from './helpers/exchange-files.js';
 import { assertCliBuilt, failureLine, runCli } from './helpers/batch-fixture.js';
+import { fillOutcomes } from '../src/batch/outcomes.js';
+import { PredictionsStore } from '../src/predictions/store.js';
+import { openPredictionsForWrite } from './helpers/predictions-db.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -96,6 +99,36 @@ function labels(dataDir: string): Record<string, string> {
     db.close();
   }
 }
+/** Realised outcomes of a prediction for S[1] with a 3-session horizon (S[1..3], every session with a bh file): [code, hit_on, source]. */
+function outcomes(dataDir: string): unknown[] {
+  const raw = openPredictionsForWrite(dataDir);
+  raw
+    .prepare(
+      `INSERT INTO batch_runs (run_id, prediction_date, started_at, finished_at, status, model_name, model_version, model_type, published)
+       VALUES ('r1', ?, '2025-10-06T00:00:00Z', '2025-10-06T00:01:00Z', 'succeeded', 'upper-circuit', '1.0.0', 'GBDT', 1)`,
+    )
+    .run(S[1]);
+  const ins = raw.prepare(
+    `INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type)
+     VALUES (?, NULL, 'X', ?, 0, 0.2, 'HIGH', '1.0.0', 'GBDT')`,
+  );
+  for (const code of [DUAL, NSE_ONLY]) ins.run(code, S[1]);
+  raw.close();
+  const market = openMarketReadonly(dataDir);
+  const store = PredictionsStore.openForWrite(dataDir);
+  try {
+    fillOutcomes(market, store, () => 3);
+  } finally {
+    store.close();
+    market.close();
+  }
+  const db = openPredictionsForWrite(dataDir);
+  try {
+    return db.prepare('SELECT bse_code, hit_on, source FROM prediction_outcomes ORDER BY bse_code').raw(true).all();
+  } finally {
+    db.close();
+  }
+}
 const setting = (dataDir: string): unknown[] => {
   const db = new Database(path.join(dataDir, 'market.db'), { readonly: true });
   try {
@@ -131,6 +164,10 @@ describe('whose hits define a dual-listed stock\'s circuit', () => {
     expect(flags(data, DUAL)).toEqual({ features: AAA_BY_LIST, dashboard: AAA_BY_LIST });
     expect(flags(data, NSE_ONLY)).toEqual({ features: BBB_BY_LIST, dashboard: BBB_BY_LIST });
     expect(labels(data)).toEqual({ [DUAL]: S[2], [NSE_ONLY]: S[3] });
+    expect(outcomes(data)).toEqual([
+      [NSE_ONLY, S[3], 'exchange'],
+      [DUAL, S[2], 'exchange'],
+    ]);
   });
 
   it('--prefer bse: BSE bars, and the BSE closes decide for the dual-listed stock; the NSE-only stock stays with the list', async () => {
@@ -143,6 +180,11 @@ describe('whose hits define a dual-listed stock\'s circuit', () => {
     expect(flags(data, DUAL)).toEqual({ features: AAA_BY_BSE_CLOSES, dashboard: AAA_BY_BSE_CLOSES });
     expect(flags(data, NSE_ONLY)).toEqual({ features: BBB_BY_LIST, dashboard: BBB_BY_LIST });
     expect(labels(data)).toEqual({ [DUAL]: S[1], [NSE_ONLY]: S[3] });
+    // The outcome's source follows: the dual-listed stock's is derived from its (BSE) closes.
+    expect(outcomes(data)).toEqual([
+      [NSE_ONLY, S[3], 'exchange'],
+      [DUAL, S[1], 'closes'],
+    ]);
   });
 
   it('an older market.db without exchange_settings opens and reads as NSE', async () => {
