@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importExchange } from '../src/ingest/exchange/import.js';
 import { StockflowError } from '../src/errors.js';
 import { openMarketReadonly } from '../src/market/db.js';
+import { checkMarket } from '../src/market/check.js';
 import { closeHistory, upperCircuitHits } from '../src/market/reader.js';
 import { PointInTimeReader } from '../src/market/inputs.js';
 import { barAt, bseUdiff, ddmmyy, ddmmyyyy, nseUdiff, prZip, secList, writeTree } from './helpers/exchange-files.js';
@@ -129,6 +130,16 @@ function outcomes(dataDir: string): unknown[] {
     db.close();
   }
 }
+/** `data check`'s agreement of derived and listed hits. */
+function agreement(dataDir: string): unknown {
+  const db = openMarketReadonly(dataDir);
+  try {
+    const a = checkMarket(db).agreement;
+    return a && { judged: a.judged, agree: a.agree, onlyDerived: a.onlyDerived, onlyObserved: a.onlyObserved, observedWithoutPrice: a.observedWithoutPrice };
+  } finally {
+    db.close();
+  }
+}
 const setting = (dataDir: string): unknown[] => {
   const db = new Database(path.join(dataDir, 'market.db'), { readonly: true });
   try {
@@ -168,6 +179,9 @@ describe('whose hits define a dual-listed stock\'s circuit', () => {
       [NSE_ONLY, S[3], 'exchange'],
       [DUAL, S[2], 'exchange'],
     ]);
+    // data check judges both stocks on S[1..3] (rule on NSE's closes vs the list): AAA S[1] derived only, S[2] listed only;
+    // BBB S[1] derived only, S[3] listed only.
+    expect(agreement(data)).toEqual({ judged: 6, agree: 0, onlyDerived: 2, onlyObserved: 2, observedWithoutPrice: 0 });
   });
 
   it('--prefer bse: BSE bars, and the BSE closes decide for the dual-listed stock; the NSE-only stock stays with the list', async () => {
@@ -185,6 +199,9 @@ describe('whose hits define a dual-listed stock\'s circuit', () => {
       [NSE_ONLY, S[3], 'exchange'],
       [DUAL, S[1], 'closes'],
     ]);
+    // data check compares the list with the rule only where the list speaks: BBB alone (S[1] derived only, S[3] listed only);
+    // AAA's listed hit on S[2] is not a hit without a price.
+    expect(agreement(data)).toEqual({ judged: 3, agree: 0, onlyDerived: 1, onlyObserved: 1, observedWithoutPrice: 0 });
   });
 
   it('an older market.db without exchange_settings opens and reads as NSE', async () => {
