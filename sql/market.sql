@@ -149,6 +149,13 @@ CREATE TABLE IF NOT EXISTS corporate_actions (
   PRIMARY KEY (bse_code, ex_date, kind)
 ) WITHOUT ROWID;
 
+-- Settings of the exchange import, one row each. `prefer`: the exchange whose bars daily_prices holds for a
+-- dual-listed stock ('NSE' or 'BSE', --prefer); a later import asking for the other is refused. No row = NSE.
+CREATE TABLE IF NOT EXISTS exchange_settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- Market capitalisation by session (NSE PR mcap files), in crore; master_stock_list keeps the latest.
 CREATE TABLE IF NOT EXISTS market_caps (
   bse_code      TEXT NOT NULL,

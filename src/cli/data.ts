@@ -27,6 +27,19 @@ async function withDataLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T
 }
 
 /** `data info`'s lines about the exchange tables (docs/exchange-files.md, "What `data info` shows"). */
+/** A dry run refuses what the import would refuse: a --prefer other than the one market.db's exchange bars have (exit 2). */
+async function dryRunPreference(dataDir: string, prefer: 'NSE' | 'BSE'): Promise<void> {
+  const file = marketDbPath(dataDir);
+  if (!existsSync(file)) return;
+  const [{ openMarketReadonly }, { checkPreference }] = await Promise.all([import('../market/db.js'), import('../ingest/exchange/prefer.js')]);
+  const db = openMarketReadonly(file);
+  try {
+    checkPreference(db, prefer, file);
+  } finally {
+    db.close();
+  }
+}
+
 function exchangeLines(x: ExchangeInfo | null): string[] {
   if (!x) return ['exchange:   no exchange files imported'];
   const pct = (a: number, b: number): string => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
@@ -144,7 +157,8 @@ export function registerData(program: Command): void {
       '\nExamples:\n  stockflow data import-exchange ~/exchange\n  stockflow data import-exchange ~/exchange --dry-run\n' +
         '  stockflow data import-exchange PR161225.zip BhavCopy_NSE_CM_0_0_0_20251216_F_0000.csv.zip --series EQ,BE --prefer bse\n\n' +
         "Each file's kind is found from its header, not its name; what goes where, the key rule: docs/exchange-files.md.\n" +
-        'One transaction: on any failure market.db is unchanged. Exit codes: 0 imported (or read, with --dry-run), 2 bad flag,\n' +
+        'One transaction: on any failure market.db is unchanged. Exit codes: 0 imported (or read, with --dry-run), 2 bad flag\n' +
+        "(or a --prefer other than the one market.db's exchange bars were imported with),\n" +
         '3 a path does not exist, 5 a batch holds the lock, 6 a file past --max-reject-rate, 7 a file that is not a known\n' +
         'exchange file or whose columns changed, 130 interrupted.',
     )
@@ -156,6 +170,7 @@ export function registerData(program: Command): void {
         if (prefer !== 'NSE' && prefer !== 'BSE') throw badArgs(`--prefer must be nse or bse, not '${o.prefer}'`);
         if (o.dryRun) {
           const { dryRun, summaryText, thresholdError } = await import('../ingest/exchange/summary.js');
+          await dryRunPreference(loadConfig(o).dataDir, prefer);
           const s = await dryRun(paths, { nseSeries: o.series, maxRejectRate: o.maxRejectRate });
           process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : summaryText(s));
           const err = thresholdError(s, o.maxRejectRate);

@@ -155,7 +155,8 @@ export function checkMarket(db: Db): CheckReport {
     prevClose = close;
   }
   if (agreement) {
-    for (const k of observedHits) if (!seenHits.has(k)) agreement.observedWithoutPrice++;
+    // A listed hit of a stock the list does not speak for (its bars are BSE's, --prefer bse) is not a hit without a price.
+    for (const k of observedHits) if (!seenHits.has(k) && covers(k.slice(0, k.indexOf('|')))) agreement.observedWithoutPrice++;
     report.agreement = agreement;
   }
   return report;

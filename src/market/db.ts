@@ -49,6 +49,7 @@ export const EXCHANGE_TABLES = [
   'circuit_hit_sessions',
   'corporate_actions',
   'market_caps',
+  'exchange_settings',
 ] as const;
 
 let marketSchema: RequiredSchema | undefined;

@@ -49,28 +49,43 @@ export function refreshExchangeData(db: Db): void {
   presence.delete(db);
 }
 
+/** The exchange whose bars daily_prices holds for a dual-listed stock (`data import-exchange --prefer`). */
+export type PreferredExchange = 'NSE' | 'BSE';
+
+/**
+ * The preference the importer recorded in exchange_settings ('prefer'), or null when none was (a market.db
+ * made before the table existed, or never imported from exchange files): the readers then take NSE.
+ */
+export function recordedPreference(db: Db): PreferredExchange | null {
+  if (!hasTable(db, 'exchange_settings')) return null;
+  const v = db.prepare("SELECT value FROM exchange_settings WHERE name = 'prefer'").pluck().get() as string | undefined;
+  return v === 'NSE' || v === 'BSE' ? v : null;
+}
+
 const covered = new WeakMap<ExchangeData, ReadonlySet<string> | null>();
 const EMPTY: ReadonlySet<IsoDate> = new Set();
 
 /**
  * Whether the exchange's lists of hits speak for a stock: it has a listing on an exchange that published
- * them (NSE's bh files; a BSE-only security is not in them, and their silence is not "no hit"). A market
- * whose exchange_listings is empty (hits written without the importer) is covered throughout.
- * Looked up once per connection.
+ * them (NSE's bh files; a BSE-only security is not in them, and their silence is not "no hit"), and its bars
+ * are that exchange's. With the preference recorded as BSE (`--prefer bse`), a dual-listed stock (a BSE
+ * listing with BSE bars in exchange_prices) has BSE's bars in daily_prices: NSE's list does not speak for
+ * them, and its hits are derived from those closes with the band in force. A market whose exchange_listings
+ * is empty (hits written without the importer) is covered throughout. Looked up once per connection.
  */
 export function hitListCovers(db: Db): (code: string) => boolean {
   const ex = exchangeData(db);
   let set = covered.get(ex);
   if (set === undefined) {
-    set =
-      ex.hits && hasRows(db, 'exchange_listings')
-        ? new Set(
-            db
-              .prepare('SELECT DISTINCT bse_code FROM exchange_listings WHERE exchange IN (SELECT DISTINCT exchange FROM circuit_hit_sessions)')
-              .pluck()
-              .all() as string[],
-          )
-        : null;
+    if (ex.hits && hasRows(db, 'exchange_listings')) {
+      const listed = 'SELECT DISTINCT bse_code FROM exchange_listings WHERE exchange IN (SELECT DISTINCT exchange FROM circuit_hit_sessions)';
+      const bseBars =
+        recordedPreference(db) === 'BSE' && hasTable(db, 'exchange_prices')
+          ? ` AND bse_code NOT IN (SELECT l.bse_code FROM exchange_listings l WHERE l.exchange = 'BSE'
+                AND EXISTS (SELECT 1 FROM exchange_prices p WHERE p.bse_code = l.bse_code AND p.exchange = 'BSE'))`
+          : '';
+      set = new Set(db.prepare(listed + bseBars).pluck().all() as string[]);
+    } else set = null;
     covered.set(ex, set);
   }
   const s = set;

@@ -35,6 +35,8 @@ import { logger } from '../../log.js';
 import { nseHolidays, PUBLISHED_YEARS } from '../../demo/holidays.js';
 import { TradingCalendar } from '../../market/calendar.js';
 import { MARKET_POST_LOAD_SQL, type Db } from '../../market/db.js';
+import type { PreferredExchange } from '../../market/exchange.js';
+import { checkPreference, recordPreference } from './prefer.js';
 import { withImportTransaction } from '../transaction.js';
 import { DEFAULT_NSE_SERIES } from './read.js';
 import { readExchangeBatchesParallel } from './read-parallel.js';
@@ -42,7 +44,7 @@ import { KIND_TITLES } from './kinds.js';
 import { ReadTally, readLines, type DryRunSummary } from './summary.js';
 import type { BseScrip, ExchangeKind, NseListing, PriceBar } from './types.js';
 
-export type PreferredExchange = 'NSE' | 'BSE';
+export type { PreferredExchange };
 
 export interface ExchangeImportOptions {
   dataDir: string;
@@ -219,6 +221,8 @@ export async function importExchange(paths: readonly string[], opts: ExchangeImp
   if (nseSeries.length === 0) throw badArgs('--series needs at least one series');
 
   return withImportTransaction(opts.dataDir, opts.rejectsFile, async ({ db, marketDb, rejects, stopIfInterrupted, commit }) => {
+    // Refused before a file is read: daily_prices would mix the exchanges session by session.
+    checkPreference(db, prefer, marketDb);
     const run = new Run(db, prefer, opts);
     const tally = new ReadTally(maxRejectRate);
     let n = 0;
@@ -246,6 +250,7 @@ export async function importExchange(paths: readonly string[], opts: ExchangeImp
     }
     stopIfInterrupted();
     const out = run.finish();
+    recordPreference(db, prefer);
     commit();
     const rejectsFile = rejects.finish();
     const summary: ExchangeImportSummary = { marketDb, rejectsFile, prefer, read: tally.result(), ...out, text: '' };
