@@ -24,7 +24,7 @@ import { addDays, type IsoDate } from './dates.js';
 import { TradingCalendar } from './calendar.js';
 import { TICK } from './circuit.js';
 import { actionsBetween, type PriceAction } from './adjust.js';
-import { bandHistory, bandsInForce, exchangeData, hasRows, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
+import { BandCursor, bandHistory, bandsInForce, exchangeData, hasRows, hitListCovers, isUpperHit, observedSessions, observedUpperHits, type BandRow } from './exchange.js';
 import { priceSessions } from './reader.js';
 
 export interface SuspectMove {
@@ -98,8 +98,7 @@ export function checkMarket(db: Db): CheckReport {
 
   let code = '';
   let stockActions = noActions;
-  let stockBands = noBands;
-  let bandAt = -1;
+  let cursor = new BandCursor(noBands, null);
   let prevDate = '';
   let prevClose = NaN;
   const rows = db
@@ -115,13 +114,10 @@ export function checkMarket(db: Db): CheckReport {
     if (firstOfStock) {
       code = c;
       stockActions = actions.get(c) ?? noActions;
-      stockBands = bands.get(c) ?? noBands;
-      bandAt = -1;
+      // A stock's rows come in date order: its bands are walked once.
+      cursor = new BandCursor(bands.get(c) ?? noBands, master ?? null);
     }
-    // The band in force on `date` (bandOn's rule), by a cursor: a stock's rows come in date order, and an
-    // imported market has a band row per stock per sec_list (a scan from the start per row was quadratic).
-    while (bandAt + 1 < stockBands.length && stockBands[bandAt + 1][0] <= date) bandAt++;
-    const band = bandAt >= 0 ? stockBands[bandAt][1] : (master ?? null);
+    const band = cursor.on(date);
     let adjPrev: number | undefined;
     let factor = 1;
     if (!firstOfStock) {

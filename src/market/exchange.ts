@@ -101,16 +101,24 @@ export function observedFor(db: Db, code: string, observed: ReadonlySet<IsoDate>
 export type BandRow = readonly [IsoDate, number | null];
 
 /**
- * The band in force on `date`: the row with the greatest effective_from <= date,
- * else `fallback` (master_stock_list.circuit_band_pct).
+ * The band in force on dates asked in ascending order: the row with the greatest effective_from <= date,
+ * else `fallback` (master_stock_list.circuit_band_pct). One pass over a stock's rows however many dates are
+ * asked (an imported market has a band row per stock per sec_list): every reader that judges a stock's bars
+ * one after the other walks its bands with one of these.
  */
-export function bandOn(rows: readonly BandRow[], date: IsoDate, fallback: number | null): number | null {
-  let band = fallback;
-  for (const r of rows) {
-    if (r[0] > date) break;
-    band = r[1];
+export class BandCursor {
+  private at = -1;
+  constructor(
+    private readonly rows: readonly BandRow[],
+    private readonly fallback: number | null,
+  ) {}
+
+  /** The band in force on `date`, which is not before the date asked last. */
+  on(date: IsoDate): number | null {
+    const rows = this.rows;
+    while (this.at + 1 < rows.length && rows[this.at + 1][0] <= date) this.at++;
+    return this.at >= 0 ? rows[this.at][1] : this.fallback;
   }
-  return band;
 }
 
 /**
@@ -175,7 +183,7 @@ export function bandRowsOf(db: Db, code: string, since: IsoDate, before: IsoDate
 
 /**
  * Every stock's band changes with effective_from <= until, oldest first (the whole history: data check).
- * A row that repeats the band before it is left out: the band in force on any date (bandOn) is the same,
+ * A row that repeats the band before it is left out: the band in force on any date (BandCursor) is the same,
  * and an imported market has a row per stock per sec_list, nearly all repeats.
  */
 export function bandHistory(db: Db, until: IsoDate): Map<string, BandRow[]> {
@@ -260,12 +268,10 @@ export function upperHitFlags(
   observedHits: ReadonlySet<IsoDate>,
 ): Uint8Array {
   const flags = new Uint8Array(n);
-  let j = -1;
+  const band = new BandCursor(bands, masterBand);
   for (let i = 1; i < n; i++) {
     const d = dates[i];
-    while (j + 1 < bands.length && bands[j + 1][0] <= d) j++;
-    const band = j >= 0 ? bands[j][1] : masterBand;
-    if (isUpperHit(close[i - 1], close[i], band, observed.has(d), observedHits.has(d))) flags[i] = 1;
+    if (isUpperHit(close[i - 1], close[i], band.on(d), observed.has(d), observedHits.has(d))) flags[i] = 1;
   }
   return flags;
 }

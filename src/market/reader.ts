@@ -11,7 +11,7 @@ import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
 import { addDays } from './dates.js';
 import { actionsBetween, actionsOf, adjustBars, adjustResults } from './adjust.js';
-import { bandOn, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, observedUpperHitsOf, upperHitFlags } from './exchange.js';
+import { BandCursor, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, observedUpperHitsOf, upperHitFlags } from './exchange.js';
 
 export interface UniverseFilter {
   /** Only these codes (still ACTIVE ones). */
@@ -262,13 +262,12 @@ export function upperCircuitHits(db: Db, from: IsoDate, to: IsoDate): Map<string
       close[i] = rows[start + i][2];
     }
     adjustBars({ length: n, date, close }, actions.get(code) ?? []);
-    const stockBands = bandRowsOf(db, code, from, beforeEnd);
-    const master = rows[start][3];
+    const band = new BandCursor(bandRowsOf(db, code, from, beforeEnd), rows[start][3]);
     const listed = covers(code);
     for (let i = 0; i < n; i++) {
       const d = date[i];
       if (d <= from) continue;
-      if (isUpperHit(i > 0 ? close[i - 1] : undefined, close[i], bandOn(stockBands, d, master), listed && observed.has(d), observedHits.has(`${code}|${d}`))) {
+      if (isUpperHit(i > 0 ? close[i - 1] : undefined, close[i], band.on(d), listed && observed.has(d), observedHits.has(`${code}|${d}`))) {
         hits.set(code, d);
         break;
       }
