@@ -14,16 +14,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { marketDbPath, PACKAGE_ROOT } from '../config.js';
+import { timeCli } from './command.js';
 
 export const BIG_STOCKS = 110_000;
 export const BIG_DAYS = 300;
 
 const BENCH = path.join(PACKAGE_ROOT, 'dist', 'src', 'bench', 'index.js');
-const BIN = path.join(PACKAGE_ROOT, 'bin', 'stockflow');
-const TIME = '/usr/bin/time';
 
 /** The bench's batch part in its own process on `dataDir`: its lines (floor, batch, stages, peak RSS). */
 function batchChild(dataDir: string, modelsDir: string): string[] {
@@ -46,18 +45,10 @@ export function figuresOf(lines: readonly string[]): { stocks?: number; peakMb?:
 
 /** `stockflow data generate` of the big market into `dir`, as a command: wall time, CPU time and peak RSS (with /usr/bin/time). */
 function generate(dir: string): string {
-  const args = [BIN, 'data', 'generate', '--stocks', String(BIG_STOCKS), '--days', String(BIG_DAYS), '--data-dir', dir];
-  const timed = existsSync(TIME);
-  const env = { ...process.env, LOG_LEVEL: 'warn' };
-  const t = performance.now();
-  const g = timed
-    ? spawnSync(TIME, ['-f', 'stockflow-bench-maxrss-kb %M cpu %U %S', process.execPath, ...args], { encoding: 'utf8', env })
-    : spawnSync(process.execPath, args, { encoding: 'utf8', env });
-  const ms = performance.now() - t;
+  const g = timeCli(['data', 'generate', '--stocks', String(BIG_STOCKS), '--days', String(BIG_DAYS), '--data-dir', dir], { ...process.env, LOG_LEVEL: 'warn' });
   if (g.status !== 0) throw new Error(`stockflow data generate failed (exit ${g.status}): ${g.stderr.trim().split('\n').at(-1) ?? ''}`);
-  const m = /stockflow-bench-maxrss-kb (\d+) cpu ([\d.]+) ([\d.]+)/.exec(g.stderr);
-  const more = m ? `; CPU time ${(Number(m[2]) + Number(m[3])).toFixed(1)} s, peak RSS ${Math.round(Number(m[1]) / 1024)} MB` : '';
-  return `big: stockflow data generate --stocks ${BIG_STOCKS} --days ${BIG_DAYS} as a command in ${(ms / 1000).toFixed(1)} s${more} (load average ${os.loadavg()[0].toFixed(1)})`;
+  const more = g.cpuMs !== undefined && g.rss !== undefined ? `; CPU time ${(g.cpuMs / 1000).toFixed(1)} s, peak RSS ${Math.round(g.rss / (1024 * 1024))} MB` : '';
+  return `big: stockflow data generate --stocks ${BIG_STOCKS} --days ${BIG_DAYS} as a command in ${(g.ms / 1000).toFixed(1)} s${more} (load average ${g.load[1].toFixed(1)})`;
 }
 
 export function benchBig(o: { dataDir: string; modelsDir: string }): string[] {

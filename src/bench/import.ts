@@ -3,7 +3,7 @@
  * 4,000 NSE securities + 4,000 BSE rows a session × 250 sessions ≈ 2 M price rows by default) generated into a
  * temporary folder, then `stockflow data import-exchange` run on it as a child process, twice: `--dry-run` (detect,
  * parse, validate) and the real import into an empty data directory. Each run reports wall seconds and the
- * child's peak RSS (from `/usr/bin/time -v` where it exists, else unknown); a failed run prints its exit code and
+ * child's peak RSS (from `/usr/bin/time` where it exists, else unknown: src/bench/command.ts, timeCli); a failed run prints its exit code and
  * the child's `stockflow: …` line, its CPU time (user + system) and the load average around it; the import's CPU is
  * also given as a multiple of the dry run's (reading alone, measured in the same run). #12's target: the import under
  * 60 s with peak RSS under 500 MB.
@@ -12,21 +12,18 @@
  * (UDiFF NSE + BSE, PR bundles, masters), STOCKFLOW_BENCH_IMPORT_ALL=1 adds the full bhavcopies and sec_lists;
  * STOCKFLOW_BENCH_KEEP=1 keeps the temporary folder (its path is printed).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../config.js';
+import { timeCli } from './command.js';
 import { EXCHANGE_FILES_DEFAULTS, EXCHANGE_FILE_SETS, generateExchangeFiles, type ExchangeFileSet } from '../demo/exchange-files.js';
 
-const TIME = '/usr/bin/time';
-const BIN = path.join(PACKAGE_ROOT, 'bin', 'stockflow');
 
 export interface ChildFigures {
   exitCode: number;
   seconds: number;
   peakRssMb: number | null;
-  /** The child's CPU time, user + system, in seconds (from /usr/bin/time -v; null without it). */
+  /** The child's CPU time, user + system, in seconds (from /usr/bin/time; null without it). */
   cpuSeconds: number | null;
   /** The 1-minute load average before and after the run. */
   load: [number, number];
@@ -34,28 +31,17 @@ export interface ChildFigures {
   stdoutTail: string;
 }
 
-/** Runs the CLI as a child with `args`, measuring wall time and (with /usr/bin/time) its peak RSS. */
-export function timeCli(args: string[], env: NodeJS.ProcessEnv): ChildFigures {
-  const withTime = existsSync(TIME);
-  const cmd = withTime ? TIME : process.execPath;
-  const argv = withTime ? ['-v', process.execPath, BIN, ...args] : [BIN, ...args];
-  const before = os.loadavg()[0];
-  const t = performance.now();
-  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  const seconds = (performance.now() - t) / 1000;
-  const stderr = r.stderr ?? '';
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
-  const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
-  const errorLine = stderr.split('\n').find((l) => l.startsWith('stockflow:')) ?? null;
+/** Runs the CLI as a child with `args` (timeCli): wall time and, with /usr/bin/time, its peak RSS and CPU time. */
+function timeImport(args: string[], env: NodeJS.ProcessEnv): ChildFigures {
+  const r = timeCli(args, env);
   return {
-    exitCode: r.status ?? 1,
-    seconds,
-    peakRssMb: rss ? Number(rss[1]) / 1024 : null,
-    cpuSeconds: user && sys ? Number(user[1]) + Number(sys[1]) : null,
-    load: [before, os.loadavg()[0]],
-    errorLine,
-    stdoutTail: (r.stdout ?? '').trim().split('\n').slice(-3).join(' | '),
+    exitCode: r.status,
+    seconds: r.ms / 1000,
+    peakRssMb: r.rss !== undefined ? r.rss / (1024 * 1024) : null,
+    cpuSeconds: r.cpuMs !== undefined ? r.cpuMs / 1000 : null,
+    load: r.load,
+    errorLine: r.stderr.split('\n').find((l) => l.startsWith('stockflow:')) ?? null,
+    stdoutTail: r.stdout.trim().split('\n').slice(-3).join(' | '),
   };
 }
 
@@ -91,9 +77,9 @@ export function benchImport(emit: (line: string) => void): void {
       `, peak RSS ${f.peakRssMb === null ? 'unknown (no /usr/bin/time)' : `${f.peakRssMb.toFixed(0)} MB`}, load ${f.load[0].toFixed(2)} → ${f.load[1].toFixed(2)}` +
       (f.exitCode === 0 && f.stdoutTail ? ` [${f.stdoutTail.slice(0, 300)}]` : '');
     // The dry run reads every file on one thread (detect, parse, validate) and writes nothing: the floor the import's CPU is compared with.
-    const dry = timeCli(['data', 'import-exchange', files, '--dry-run'], env);
+    const dry = timeImport(['data', 'import-exchange', files, '--dry-run'], env);
     out.push(report('data import-exchange --dry-run (read only, one thread)', dry));
-    out.push(report('data import-exchange (into an empty market.db)', timeCli(['data', 'import-exchange', files], env), dry));
+    out.push(report('data import-exchange (into an empty market.db)', timeImport(['data', 'import-exchange', files], env), dry));
     out.push('import: target (#12): under 60 s, peak RSS under 500 MB');
     if (process.env.STOCKFLOW_BENCH_KEEP === '1') out.push(`import: files and data kept in ${tmp}`);
   } finally {
