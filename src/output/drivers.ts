@@ -25,28 +25,49 @@ export interface Driver {
 }
 
 /**
+ * The positions of the K strongest non-zero contributions of the row at offset `o` of `values`, strongest
+ * first, ties by the feature's position (the order above), written to `out` (room for k); returns how many
+ * (fewer than k when fewer are non-zero). Features come in feature order, so one that only ties with those
+ * kept goes after them, and a full list takes only a stronger one. topDrivers and DriverTable both pick
+ * with it.
+ */
+function strongest(values: ArrayLike<number>, o: number, k: number, out: Int32Array): number {
+  if (k <= 0) return 0;
+  let m = 0;
+  for (let j = 0; j < N_FEATURES; j++) {
+    const c = values[o + j];
+    if (c === 0) continue;
+    const a = Math.abs(c);
+    if (m === k) {
+      if (!(a > Math.abs(values[o + out[k - 1]]))) continue;
+      m--; // the weakest kept makes room
+    }
+    let b = m - 1;
+    while (b >= 0 && Math.abs(values[o + out[b]]) < a) {
+      out[b + 1] = out[b];
+      b--;
+    }
+    out[b + 1] = j;
+    m++;
+  }
+  return m;
+}
+
+/**
  * The K strongest contributions of row `i`: `values` and `x` are row-major
  * [n, N_FEATURES] (contributions and the feature rows as scored).
  */
 export function topDrivers(values: ArrayLike<number>, x: ArrayLike<number>, i: number, k: number = TOP_K_DRIVERS): Driver[] {
   const o = i * N_FEATURES;
-  // The k strongest so far, strongest first: features come in feature order, so one that only ties
-  // with those kept goes after them (ties by feature order), and a full list takes only a stronger one.
-  const top: number[] = [];
-  for (let j = 0; j < N_FEATURES; j++) {
-    const c = values[o + j];
-    if (c === 0) continue;
-    const a = Math.abs(c);
-    if (top.length >= k && !(a > Math.abs(values[o + top[k - 1]]))) continue;
-    let at = top.length;
-    while (at > 0 && Math.abs(values[o + top[at - 1]]) < a) at--;
-    top.splice(at, 0, j);
-    if (top.length > k) top.pop();
-  }
-  return top.map((j) => {
+  const top = new Int32Array(Math.max(0, k));
+  const m = strongest(values, o, k, top);
+  const out: Driver[] = [];
+  for (let r = 0; r < m; r++) {
+    const j = top[r];
     const v = x[o + j];
-    return { feature: FEATURE_NAMES[j], value: Number.isNaN(v) ? null : f32(v), contribution: values[o + j] };
-  });
+    out.push({ feature: FEATURE_NAMES[j], value: Number.isNaN(v) ? null : f32(v), contribution: values[o + j] });
+  }
+  return out;
 }
 
 /**
@@ -54,7 +75,7 @@ export function topDrivers(values: ArrayLike<number>, x: ArrayLike<number>, i: n
  * (row i's r-th strongest) the feature's position in the feature set (−1 past
  * the row's last driver), its value as scored (the f32 value topDrivers gives;
  * NaN when missing) and its contribution. The same choice and order as
- * topDrivers, without 5 objects per stock (550,000 at 110,000 stocks).
+ * topDrivers (the same `strongest`), without 5 objects per stock (550,000 at 110,000 stocks).
  */
 export class DriverTable {
   readonly feature: Int8Array;
@@ -73,25 +94,12 @@ export class DriverTable {
   /** The K strongest contributions of each of `n` rows: `values` and `x` are row-major [n, N_FEATURES] (as topDrivers). */
   static of(values: ArrayLike<number>, x: ArrayLike<number>, n: number, k: number = TOP_K_DRIVERS): DriverTable {
     const t = new DriverTable(n, k);
-    const idx = new Int32Array(N_FEATURES);
+    const top = new Int32Array(Math.max(0, k));
     for (let i = 0; i < n; i++) {
       const o = i * N_FEATURES;
-      // Non-zero contributions in feature order, then an insertion sort by |contribution| descending that keeps
-      // equal ones in feature order: topDrivers' order (ties by position).
-      let m = 0;
-      for (let j = 0; j < N_FEATURES; j++) {
-        if (values[o + j] === 0) continue;
-        const a = Math.abs(values[o + j]);
-        let b = m - 1;
-        while (b >= 0 && Math.abs(values[o + idx[b]]) < a) {
-          idx[b + 1] = idx[b];
-          b--;
-        }
-        idx[b + 1] = j;
-        m++;
-      }
-      for (let r = 0; r < Math.min(m, k); r++) {
-        const j = idx[r];
+      const m = strongest(values, o, k, top);
+      for (let r = 0; r < m; r++) {
+        const j = top[r];
         const v = x[o + j];
         t.feature[i * k + r] = j;
         t.value[i * k + r] = Number.isNaN(v) ? Number.NaN : f32(v);
