@@ -10,7 +10,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PredictionsStore } from '../src/predictions/store.js';
-import type { ExplanationColumns, ExplanationInput, RunFinish, RunRows } from '../src/predictions/types.js';
+import type { DriverRow, ExplanationColumns, RunFinish, RunRows } from '../src/predictions/types.js';
 import { FEATURE_NAMES } from '../src/features/definition.js';
 import { N_FEATURES } from '../src/features/definition.js';
 import { lockFile } from '../src/util/lockfile.js';
@@ -109,22 +109,51 @@ describe('publishRun: prediction_drivers written many rows per statement (#16)',
   // 137 stocks × 5 drivers = 685 rows: 10 full multi-row statements of 64 and 45 rows one by one.
   const N = 137;
   const FEATURES = ['ret_5d', 'rsi_14', 'volume_dry_up', 'days_to_earnings', 'log_market_cap'];
-  function explained(runId: string): RunRows & { explanations: ExplanationInput[] } {
-    const r = rows(runId, Array.from({ length: N }, (_, i) => (i % 10) / 10));
-    return {
-      ...r,
-      explanations: r.predictions.map((p, i) => ({
-        bse_code: p.bse_code,
-        base: -1.5,
-        margin: i / 7,
-        drivers: FEATURES.slice(0, i % 6).map((feature, k) => ({ feature, value: k === 2 ? null : k === 3 ? Number.NaN : i + k / 8, contribution: (k + 1) / (i + 1) })),
-      })),
+  /** One stock's explanation as this test writes it down (what the columns below carry). */
+  interface Explained {
+    bse_code: string;
+    base: number;
+    margin: number;
+    drivers: DriverRow[];
+  }
+  function explanationsOf(r: RunRows): Explained[] {
+    return r.predictions.map((p, i) => ({
+      bse_code: p.bse_code,
+      base: -1.5,
+      margin: i / 7,
+      drivers: FEATURES.slice(0, i % 6).map((feature, k) => ({ feature, value: k === 2 ? null : k === 3 ? Number.NaN : i + k / 8, contribution: (k + 1) / (i + 1) })),
+    }));
+  }
+  /** The same explanations as the batch hands them to publishRun (ExplanationColumns, K slots a stock). */
+  function columnsOf(es: readonly Explained[]): ExplanationColumns {
+    const K = 5;
+    const cols: ExplanationColumns = {
+      codes: es.map((e) => e.bse_code),
+      base: -1.5,
+      margin: Float64Array.from(es, (e) => e.margin),
+      k: K,
+      feature: new Int8Array(es.length * K).fill(-1),
+      value: new Float64Array(es.length * K),
+      contribution: new Float64Array(es.length * K),
     };
+    es.forEach((e, i) =>
+      e.drivers.forEach((d, q) => {
+        cols.feature[i * K + q] = (FEATURE_NAMES as readonly string[]).indexOf(d.feature);
+        cols.value[i * K + q] = d.value ?? Number.NaN;
+        cols.contribution[i * K + q] = d.contribution;
+      }),
+    );
+    return cols;
+  }
+  function explained(runId: string): RunRows & { explanations: ExplanationColumns; given: Explained[] } {
+    const r = rows(runId, Array.from({ length: N }, (_, i) => (i % 10) / 10));
+    const given = explanationsOf(r);
+    return { ...r, explanations: columnsOf(given), given };
   }
   /** The rows publishRun must store, built here from the input one driver at a time. */
-  function expectedDrivers(r: { explanations: readonly ExplanationInput[] }): unknown[][] {
+  function expectedDrivers(r: { given: readonly Explained[] }): unknown[][] {
     const out: unknown[][] = [];
-    for (const e of r.explanations)
+    for (const e of r.given)
       e.drivers.forEach((d, k) => out.push([e.bse_code, D, MODEL.version, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution]));
     return out.sort((a, b) => (a[0] === b[0] ? (a[3] as number) - (b[3] as number) : (a[0] as string) < (b[0] as string) ? -1 : 1));
   }
@@ -158,34 +187,17 @@ describe('publishRun: prediction_drivers written many rows per statement (#16)',
     }
   });
 
-  it('the batch’s columns (ExplanationColumns) store the same rows as the same explanations as objects', () => {
+  it('stores each explanation’s base value and margin, and reports how many it stored', () => {
     const dir = dataDir();
     const s = PredictionsStore.openForWrite(dir);
     try {
       const r = explained(start(s));
-      const K = 5;
-      const cols: ExplanationColumns = {
-        codes: r.explanations.map((e) => e.bse_code),
-        base: -1.5,
-        margin: Float64Array.from(r.explanations, (e) => e.margin),
-        k: K,
-        feature: new Int8Array(N * K).fill(-1),
-        value: new Float64Array(N * K),
-        contribution: new Float64Array(N * K),
-      };
-      r.explanations.forEach((e, i) =>
-        e.drivers.forEach((d, q) => {
-          cols.feature[i * K + q] = (FEATURE_NAMES as readonly string[]).indexOf(d.feature);
-          cols.value[i * K + q] = d.value ?? Number.NaN;
-          cols.contribution[i * K + q] = d.contribution;
-        }),
-      );
-      expect(s.publishRun({ ...r, explanations: cols }, finish('succeeded')).explanations).toBe(N);
+      expect(s.publishRun(r, finish('succeeded')).explanations).toBe(N);
       const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });
       try {
         expect(db.prepare('SELECT * FROM prediction_drivers ORDER BY bse_code, rank').raw(true).all()).toEqual(expectedDrivers(r));
         expect(db.prepare('SELECT bse_code, base_value, margin FROM prediction_explanations ORDER BY bse_code').raw(true).all()).toEqual(
-          r.explanations.map((e) => [e.bse_code, e.base, e.margin]).sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+          r.given.map((e) => [e.bse_code, e.base, e.margin]).sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
         );
       } finally {
         db.close();
@@ -202,8 +214,9 @@ describe('publishRun: prediction_drivers written many rows per statement (#16)',
       const good = start(s);
       s.publishRun(explained(good), finish('succeeded'));
       const bad = explained(start(s));
-      // feature is NOT NULL: a null feature for stock 31 (driver row 76, inside the second statement of 64 rows).
-      (bad.explanations[31].drivers as unknown as { feature: string | null }[])[0].feature = null;
+      // contribution is NOT NULL, and SQLite stores a NaN as NULL: a NaN contribution for stock 31's first driver
+      // (driver row 76, inside the second statement of 64 rows).
+      bad.explanations.contribution[31 * bad.explanations.k] = Number.NaN;
       expect(() => s.publishRun(bad, finish('succeeded'))).toThrow(/NOT NULL/);
       expect(s.completedRun(D)?.run_id).toBe(good);
       const db = new Database(path.join(dir, 'predictions.db'), { readonly: true });

@@ -825,8 +825,8 @@ export class PredictionsStore {
       // Its rows are now the date's published rows, no longer a challenger's (migration 007).
       delChallenger.run(r.date, r.modelVersion);
       const ex = r.explanations;
-      if (ex !== undefined && 'margin' in ex) {
-        // Columns (the batch): row i's drivers are slots i × k … i × k + k − 1 until a feature of −1.
+      if (ex !== undefined) {
+        // Row i's drivers are slots i × k … i × k + k − 1 until a feature of −1.
         const order = ex.codes === r.features.codes ? featureOrder : byCode(ex.codes);
         order.forEach((i) => {
           const code = ex.codes[i];
@@ -839,19 +839,12 @@ export class PredictionsStore {
             drivers.add(code, r.date, r.modelVersion, q + 1, FEATURE_NAMES[f], Number.isNaN(v) ? null : v, ex.contribution[at]);
           }
         });
-      } else {
-        for (const e of [...(ex ?? [])].sort((a, b) => (a.bse_code < b.bse_code ? -1 : a.bse_code > b.bse_code ? 1 : 0))) {
-          insExpl.run(e.bse_code, r.date, r.modelVersion, e.base, e.margin, r.runId);
-          e.drivers.forEach((d, k) =>
-            drivers.add(e.bse_code, r.date, r.modelVersion, k + 1, d.feature, d.value === null || Number.isNaN(d.value) ? null : d.value, d.contribution),
-          );
-        }
       }
       drivers.flush();
       this.updateFinish(db, r.runId, f, true);
     }).immediate();
     const ex = r.explanations;
-    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: ex === undefined ? 0 : 'margin' in ex ? ex.codes.length : ex.length };
+    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: ex?.codes.length ?? 0 };
   }
 
   /**

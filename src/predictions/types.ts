@@ -110,12 +110,12 @@ export interface RunRows {
    * The stocks' explanations (prediction_explanations, prediction_drivers);
    * absent when the model could not be explained (nothing is stored then).
    */
-  explanations?: readonly ExplanationInput[] | ExplanationColumns;
+  explanations?: ExplanationColumns;
 }
 
 /**
  * A run's explanations in columns (#16: at 110,000 stocks the same as
- * ExplanationInput objects held 60 MB; these columns about 10 MB). Row i is
+ * objects per stock held 60 MB; these columns about 10 MB). Row i is
  * `codes[i]`; its drivers are the `k` slots from i × k, strongest first, a
  * slot past its last driver having feature −1.
  */
@@ -139,14 +139,6 @@ export interface DriverRow {
   /** The feature's value as scored (after imputation); null for a missing value. */
   value: number | null;
   contribution: number;
-}
-
-/** One scored stock's stored explanation: base value and margin (log-odds), and its top drivers, strongest first. */
-export interface ExplanationInput {
-  bse_code: string;
-  base: number;
-  margin: number;
-  drivers: readonly DriverRow[];
 }
 
 /** A stored explanation as read back (prediction_explanations + prediction_drivers). */
