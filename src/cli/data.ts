@@ -26,7 +26,6 @@ async function withDataLock<T>(dataDir: string, fn: () => Promise<T>): Promise<T
   }
 }
 
-/** `data info`'s lines about the exchange tables (docs/exchange-files.md, "What `data info` shows"). */
 /** A dry run refuses what the import would refuse: a --prefer other than the one market.db's exchange bars have (exit 2). */
 async function dryRunPreference(dataDir: string, prefer: 'NSE' | 'BSE'): Promise<void> {
   const file = marketDbPath(dataDir);
@@ -40,6 +39,7 @@ async function dryRunPreference(dataDir: string, prefer: 'NSE' | 'BSE'): Promise
   }
 }
 
+/** `data info`'s lines about the exchange tables (docs/exchange-files.md, "What `data info` shows"). */
 function exchangeLines(x: ExchangeInfo | null): string[] {
   if (!x) return ['exchange:   no exchange files imported'];
   const pct = (a: number, b: number): string => (b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');

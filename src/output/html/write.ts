@@ -8,9 +8,9 @@ import type { Logger } from '../../log.js';
 import { readScorecardHistory, type HistorySource } from '../../model/scorecard-history.js';
 import { removeOrphanTemps, writeFileAtomic } from '../../util/atomic-file.js';
 import { renderHtmlReport } from './index.js';
+import type { HtmlReportModel, ScorecardHistory } from './model.js';
 
 export { preloadCharts } from './svg.js';
-import type { HtmlReportModel, ScorecardHistory } from './model.js';
 
 /** The history as the report draws it, or undefined when none is known (or it cannot be read). */
 export function historyFor(store: HistorySource, log?: Logger): ScorecardHistory | undefined {
