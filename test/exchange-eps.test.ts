@@ -16,17 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adjustResults } from '../src/market/adjust.js';
 import { openMarketReadonly } from '../src/market/db.js';
 import { PointInTimeReader } from '../src/market/inputs.js';
-import { activeStocks } from '../src/market/reader.js';
 import { FEATURE_INDEX, FINANCIAL_INDEXES, N_FEATURES } from '../src/features/definition.js';
 import { sectorMedians } from '../src/features/financial.js';
 import { OnlineFeatures } from '../src/features/online.js';
-import { computeFeatures, type FeatureSet } from '../src/features/service.js';
 import { buildDataset, sampleDates } from '../src/model/train/dataset.js';
 import { runBatch, type BatchOptions } from '../src/batch/run.js';
 import { loadScoringModel } from '../src/model/scoring-model.js';
 import { captureLogger } from './helpers/onnx-fixture.js';
 import { buildMarketFixture, openPredictions, type MarketFixture as BatchMarket } from './helpers/batch-fixture.js';
 import { MarketFixture, wavyBars, weekdaysEnding } from './helpers/market-fixture.js';
+import { computeAll, rowOf } from './helpers/compute.js';
 
 const SESSIONS = weekdaysEnding('2025-08-19', 300);
 const EPS = FEATURE_INDEX.eps_growth_qoq;
@@ -44,21 +43,6 @@ function fixture(build: (fx: MarketFixture) => void): string {
   build(fx);
   fx.close();
   return file;
-}
-
-async function computeAll(file: string, date: string): Promise<FeatureSet> {
-  const db = openMarketReadonly(file);
-  try {
-    return await computeFeatures(db, file, activeStocks(db), date, { threads: 0 });
-  } finally {
-    db.close();
-  }
-}
-
-function rowOf(fs: FeatureSet, code: string): Float32Array {
-  const i = fs.block.codes.indexOf(code);
-  if (i < 0) throw new Error(`${code} has no feature row; skips: ${JSON.stringify(fs.block.skips)}`);
-  return fs.block.values.slice(i * N_FEATURES, (i + 1) * N_FEATURES);
 }
 
 /**

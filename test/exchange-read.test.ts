@@ -16,16 +16,17 @@ import { adjustBars, actionsOf } from '../src/market/adjust.js';
 import { checkMarket } from '../src/market/check.js';
 import { bandRowsOf, bandsInForce } from '../src/market/exchange.js';
 import { openMarketReadonly } from '../src/market/db.js';
-import { activeStocks, closeHistory, upperCircuitHits } from '../src/market/reader.js';
+import { closeHistory, upperCircuitHits } from '../src/market/reader.js';
 import { FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, type FeatureName } from '../src/features/definition.js';
 import { OnlineFeatures } from '../src/features/online.js';
-import { computeFeatures, type FeatureSet } from '../src/features/service.js';
+import type { FeatureSet } from '../src/features/service.js';
 import { buildDataset, sampleDates } from '../src/model/train/dataset.js';
 import { fillOutcomes } from '../src/batch/outcomes.js';
 import { budgetShare } from '../src/batch/budget.js';
 import type { PredictionsStore } from '../src/predictions/store.js';
 import { generateMarket } from '../src/demo/generate.js';
 import { MarketFixture, flatBars, wavyBars, weekdaysEnding, type FixtureBar } from './helpers/market-fixture.js';
+import { computeAll, rowOf } from './helpers/compute.js';
 
 /** The prediction date (a Wednesday) and the as-of session (Tuesday); 300 weekday sessions, no holidays. */
 const D = '2025-08-20';
@@ -47,20 +48,6 @@ function fixture(build: (fx: MarketFixture) => void): string {
   return file;
 }
 
-async function computeAll(file: string, date = D): Promise<FeatureSet> {
-  const db = openMarketReadonly(file);
-  try {
-    return await computeFeatures(db, file, activeStocks(db), date, { threads: 0 });
-  } finally {
-    db.close();
-  }
-}
-
-function rowOf(fs: FeatureSet, code: string): Float32Array {
-  const i = fs.block.codes.indexOf(code);
-  if (i < 0) throw new Error(`${code} has no feature row; skips: ${JSON.stringify(fs.block.skips)}`);
-  return fs.block.values.slice(i * N_FEATURES, (i + 1) * N_FEATURES);
-}
 const get = (row: Float32Array, name: FeatureName): number => row[FEATURE_INDEX[name]];
 const bytes = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 
@@ -136,7 +123,7 @@ describe('corporate actions in the point-in-time reader', () => {
       fx.bars(U, base).bars(S, raw).bars(R, raw);
       fx.action(S, SESSIONS[X1], 'split', 2, 'FVSPLT FRM RS 10 TO RS 5').action(S, SESSIONS[X2], 'bonus', 1.5, 'BONUS 1:2');
     });
-    fs = await computeAll(file);
+    fs = await computeAll(file, D);
   });
 
   it('a split and a bonus: the adjusted series gives the unsplit series’ features', () => {
@@ -312,7 +299,7 @@ describe('the band in force by date', () => {
       fx.band(CHANGED, '2024-01-01', 5).band(CHANGED, SESSIONS[Y], 10);
       fx.band(LATE, D, 10);
     });
-    fs = await computeAll(file);
+    fs = await computeAll(file, D);
   });
 
   it('counts a hit with the band in force on its own day: a change takes effect from its effective session', () => {
@@ -366,7 +353,7 @@ describe('NO_PRICE_BAND', () => {
   });
 
   it('skips a stock whose band in force at the as-of session is No Band, with its own reason', async () => {
-    const fs = await computeAll(file);
+    const fs = await computeAll(file, D);
     expect(fs.block.codes).toEqual([BANDED_AGAIN, NOBAND_LATER]);
     expect(fs.block.skips.map((s) => [s.bse_code, s.reason])).toEqual([
       [NOBAND_MASTER, 'NO_PRICE_BAND'],
@@ -412,8 +399,8 @@ describe('observed hits (bh) as the truth for the features', () => {
         fx.result(O, '2024-12-31', SESSIONS[150], 100, 10, 1);
         if (observed) fx.hitSession(SESSIONS[150], []).hitSession(SESSIONS[120], [O]).hitSession(SESSIONS[125], [O]);
       });
-    plain = await computeAll(build(false));
-    fs = await computeAll(build(true));
+    plain = await computeAll(build(false), D);
+    fs = await computeAll(build(true), D);
   });
 
   it('uc_count_250d counts the exchange’s list on its sessions and the rule elsewhere', () => {

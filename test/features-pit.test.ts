@@ -11,9 +11,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMarket } from '../src/demo/generate.js';
 import { FEATURE_INDEX, FEATURE_NAMES, N_FEATURES } from '../src/features/definition.js';
-import { computeFeatures, type FeatureSet } from '../src/features/service.js';
-import { openMarketReadonly } from '../src/market/db.js';
-import { activeStocks } from '../src/market/reader.js';
+import type { FeatureSet } from '../src/features/service.js';
+import { computeAll } from './helpers/compute.js';
 
 const STOCKS = 60;
 const DAYS = 330;
@@ -27,15 +26,6 @@ let sessions: string[];
 /** D: a trading day with 40 sessions of data on and after it. */
 let D: string;
 let before: FeatureSet;
-
-async function computeAll(file: string, date: string): Promise<FeatureSet> {
-  const db = openMarketReadonly(file);
-  try {
-    return await computeFeatures(db, file, activeStocks(db), date, { threads: 0 });
-  } finally {
-    db.close();
-  }
-}
 
 /** A copy of the base market with `edit` applied to it. */
 function variant(name: string, edit: (db: Database.Database) => void): string {

@@ -11,13 +11,13 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_INDEX, FEATURE_NAMES, N_FEATURES, type FeatureName } from '../src/features/definition.js';
 import { financialFeatures } from '../src/features/financial.js';
-import { computeFeatures, type FeatureSet } from '../src/features/service.js';
+import type { FeatureSet } from '../src/features/service.js';
 import type { ResultRow } from '../src/features/inputs.js';
 import { upperCircuitPrice } from '../src/market/circuit.js';
-import { openMarketReadonly, type Db } from '../src/market/db.js';
-import { activeStocks } from '../src/market/reader.js';
+import type { Db } from '../src/market/db.js';
 import { migrate } from '../src/predictions/migrate.js';
 import { MarketFixture, dayOfWeek, flatBars, plusDays, wavyBars, weekdaysEnding, type FixtureBar } from './helpers/market-fixture.js';
+import { computeAll } from './helpers/compute.js';
 
 /** The prediction date (a Wednesday) and the market's as-of session (Tuesday). */
 const D = '2025-08-20';
@@ -53,15 +53,6 @@ function mustRow(fs: FeatureSet, code: string): NonNullable<ReturnType<typeof ro
   const r = rowOf(fs, code);
   if (!r) throw new Error(`${code} has no feature row; skips: ${JSON.stringify(fs.block.skips)}`);
   return r;
-}
-
-async function computeAll(file: string, date = D): Promise<FeatureSet> {
-  const db = openMarketReadonly(file);
-  try {
-    return await computeFeatures(db, file, activeStocks(db), date, { threads: 0 });
-  } finally {
-    db.close();
-  }
 }
 
 /** The median as the spec defines it (middle value, or mean of the middle two), for the hand calculations. */
@@ -107,7 +98,7 @@ describe('financial family (hand-built market)', () => {
     add(S, 'Alpha', 1_000_000, qS, 'SUSPENDED', 5);
     add(F, 'Beta', 300, [], 'ACTIVE', 6);
     fx.close();
-    fs = await computeAll(file);
+    fs = await computeAll(file, D);
   });
 
   it('scores exactly the five ACTIVE stocks, none skipped', () => {
@@ -329,7 +320,7 @@ describe('sentiment, seasonality and skip rules (hand-built market)', () => {
     full(FLAT, { bars: flatBars(SESSIONS, 40, 500) });
     full(ZEROVOL, { bars: wavyBars(SESSIONS).map((b) => ({ ...b, volume: 0 })) });
     fx.close();
-    fs = await computeAll(file);
+    fs = await computeAll(file, D);
   });
 
   it('sentiment over [D − 7, D) and [D − 30, D): the item on D and the one on D − 31 are ignored', () => {
