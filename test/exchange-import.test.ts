@@ -16,6 +16,7 @@ import { StockflowError } from '../src/errors.js';
 import { acquireBatchLock } from '../src/batch/lock.js';
 import { actionsCsv, barAt, bseLegacy, bseScrips, bseUdiff, ddmmyy, ddmmyyyy, equityL, fullBhav, nseLegacy, nseUdiff, prZip, secList, writeTree } from './helpers/exchange-files.js';
 import { assertCliBuilt, failureLine, runCli, startCli, until } from './helpers/batch-fixture.js';
+import { dumpMarket } from './helpers/db-dump.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -42,20 +43,6 @@ function q<T = Record<string, unknown>>(dir: string, sql: string, ...args: unkno
   const db = open(dir);
   try {
     return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
-/** Every row of every table, in a fixed order. */
-function dump(dir: string): Record<string, unknown[]> {
-  const db = open(dir);
-  try {
-    const out: Record<string, unknown[]> = {};
-    for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]) {
-      const cols = (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
-      out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY ${cols.map((_, i) => i + 1).join(', ')}`).all();
-    }
-    return out;
   } finally {
     db.close();
   }
@@ -386,10 +373,10 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     });
     const data = fresh();
     await imp([dir], data);
-    const once = dump(data);
+    const once = dumpMarket(data);
     expect(once.exchange_prices.length).toBe(20);
     const again = await imp([dir], data);
-    expect(dump(data)).toEqual(once);
+    expect(dumpMarket(data)).toEqual(once);
     // Nothing to change the second time (a session's bh hits are replaced by the same ones).
     expect(Object.entries(again.written).filter(([, k]) => k > 0)).toEqual([
       ['circuit_hits', 1],
@@ -403,13 +390,13 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     };
     walk(dir);
     await imp(all.sort().reverse(), data2);
-    expect(dump(data2)).toEqual(once);
+    expect(dumpMarket(data2)).toEqual(once);
   });
 
   it('a failure leaves market.db exactly as it was: a changed format (exit 7), an error thrown mid-import, the reject threshold (exit 6)', async () => {
     const data = fresh();
     await imp([smallMarket(fresh('f'))], data);
-    const before = dump(data);
+    const before = dumpMarket(data);
     const more = writeTree(fresh('g'), {
       'a.csv': nseUdiff('2025-10-06', [{ symbol: 'NEWCO', isin: 'INE123N01010', ...barAt(10) }]),
       'b.csv': secList([{ symbol: 'AAA', band: '5' }]),
@@ -418,7 +405,7 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     const e7 = await failure(imp([more], data));
     expect(e7.exitCode).toBe(7);
     expect(e7.message).toContain("missing 'TOTTRDQTY'");
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
 
     rmSync(path.join(more, 'z.csv'));
     await expect(
@@ -428,7 +415,7 @@ describe('--prefer, idempotency, rollback, rejects', () => {
         },
       }),
     ).rejects.toThrow('boom');
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
 
     // One bad row of two in a file: past the default 1%.
     writeFileSync(path.join(more, 'c.csv'), nseUdiff('2025-10-06', [{ symbol: 'OK', isin: 'INE124N01018', ...barAt(10) }, { symbol: 'BAD', isin: 'NOTANISIN', ...barAt(10) }]));
@@ -436,7 +423,7 @@ describe('--prefer, idempotency, rollback, rejects', () => {
     const e6 = await failure(imp([more], data));
     expect(e6.exitCode).toBe(6);
     expect(e6.message).toContain('1 of 2 rows rejected');
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
     expect(readFileSync(rejectsFile, 'utf8')).toContain(`${path.join(more, 'c.csv')},3,not an Indian ISIN: 'NOTANISIN'`);
 
     // A new market.db is not left behind by a failed first import.
@@ -474,7 +461,7 @@ describe('the CLI', () => {
     const bad = runCli(['data', 'import-exchange', files, '--prefer', 'mcx', '--data-dir', data]);
     expect(bad.code).toBe(2);
     expect(failureLine(bad)).toBe("stockflow: --prefer must be nse or bse, not 'mcx'");
-    const before = dump(data);
+    const before = dumpMarket(data);
     const lock = await acquireBatchLock(data);
     try {
       const locked = runCli(['data', 'import-exchange', smallMarket(fresh('g')), '--prefer', 'bse', '--data-dir', data]);
@@ -482,14 +469,14 @@ describe('the CLI', () => {
     } finally {
       lock.release();
     }
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
   });
 
   it('SIGTERM: exit 130, rolled back, market.db unchanged', async () => {
     const data = fresh();
     const small = smallMarket(fresh('f'));
     expect(runCli(['data', 'import-exchange', small, '--data-dir', data]).code).toBe(0);
-    const before = dump(data);
+    const before = dumpMarket(data);
     // A file big enough to be interrupted in the middle.
     const rows = Array.from({ length: 150_000 }, (_, i) => ({ symbol: `S${i}`, token: String(i + 1), isin: `IN${String(i).padStart(9, '0')}${i % 10}`, ...barAt(10 + (i % 50)) }));
     const big = path.join(fresh('b'), 'big.csv');
@@ -501,7 +488,7 @@ describe('the CLI', () => {
     const r = await p.done;
     expect(r.code, r.stderr).toBe(130);
     expect(failureLine(r)).toBe(`stockflow: interrupted by SIGTERM: import rolled back, ${path.join(data, 'market.db')} unchanged`);
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
   }, 60_000);
 });
 

@@ -25,6 +25,7 @@ import { assertCliBuilt, failureLine, runCli } from './helpers/batch-fixture.js'
 import { fillOutcomes } from '../src/batch/outcomes.js';
 import { PredictionsStore } from '../src/predictions/store.js';
 import { openPredictionsForWrite } from './helpers/predictions-db.js';
+import { dumpMarket } from './helpers/db-dump.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -148,20 +149,6 @@ const setting = (dataDir: string): unknown[] => {
     db.close();
   }
 };
-/** Every row of every table, in a fixed order. */
-function dump(dataDir: string): Record<string, unknown[]> {
-  const db = new Database(path.join(dataDir, 'market.db'), { readonly: true });
-  try {
-    const out: Record<string, unknown[]> = {};
-    for (const t of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]) {
-      const cols = (db.prepare(`PRAGMA table_info(${t})`).all() as { name: string }[]).map((c) => c.name);
-      out[t] = db.prepare(`SELECT * FROM ${t} ORDER BY ${cols.map((_, i) => i + 1).join(', ')}`).all();
-    }
-    return out;
-  } finally {
-    db.close();
-  }
-}
 const sha = (dataDir: string): string => createHash('sha256').update(readFileSync(path.join(dataDir, 'market.db'))).digest('hex');
 
 describe('whose hits define a dual-listed stock\'s circuit', () => {
@@ -220,9 +207,9 @@ describe('one preference per market.db', () => {
   it('the same preference again is accepted and changes nothing; the other is refused before anything is written', async () => {
     const data = fresh();
     await importExchange([FILES], { dataDir: data, prefer: 'BSE' });
-    const before = dump(data);
+    const before = dumpMarket(data);
     await importExchange([FILES], { dataDir: data, prefer: 'BSE' });
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
     const e = await importExchange([FILES], { dataDir: data, prefer: 'NSE' }).then(
       () => null,
       (x: unknown) => x,
@@ -230,7 +217,7 @@ describe('one preference per market.db', () => {
     expect(e).toBeInstanceOf(StockflowError);
     expect((e as StockflowError).exitCode).toBe(2);
     expect((e as StockflowError).message).toMatch(/^market\.db's exchange bars were imported with --prefer bse; --prefer nse would mix/);
-    expect(dump(data)).toEqual(before);
+    expect(dumpMarket(data)).toEqual(before);
   });
 
   it('a market.db whose exchange bars predate the record is taken as NSE: --prefer bse refused, --prefer nse records NSE', async () => {
@@ -267,7 +254,7 @@ describe('one preference per market.db', () => {
       const first = runCli(['data', 'import-exchange', FILES, '--data-dir', data]);
       expect(first.code, first.stderr).toBe(0);
       const bytes = sha(data);
-      const rows = dump(data);
+      const rows = dumpMarket(data);
       const file = path.resolve(data, 'market.db');
       const line =
         "stockflow: market.db's exchange bars were imported with --prefer nse; --prefer bse would mix the exchanges' bars in daily_prices session by session: " +
@@ -280,7 +267,7 @@ describe('one preference per market.db', () => {
       expect(failureLine(dry)).toBe(line);
       expect(dry.stdout).toBe('');
       expect(sha(data)).toBe(bytes);
-      expect(dump(data)).toEqual(rows);
+      expect(dumpMarket(data)).toEqual(rows);
       const same = runCli(['data', 'import-exchange', FILES, '--dry-run', '--prefer', 'nse', '--data-dir', data]);
       expect(same.code, same.stderr).toBe(0);
     });
