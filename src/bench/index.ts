@@ -144,6 +144,19 @@ async function main(): Promise<void> {
     if (best.stageMs) line(`batch as a command, stages of the best run (ms): ${Object.entries(best.stageMs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (best.stages)
       line(`batch as a command, per stage of the best run (CPU s of all threads / peak RSS MB at its end): ${best.stages.map((x) => `${x.stage} ${(x.cpuMs / 1000).toFixed(1)} s / ${x.peakRssMb}`).join(', ')}`);
+    if (!parts.has('once')) {
+      // Thread scaling of the whole command (#16): one thread, two, against the default above; best of 2 each.
+      for (const threads of [1, 2].filter((t) => t !== cfg.threads)) {
+        const scaled = [0, 1].map(() => batchCommand({ dataDir: cfg.dataDir, modelsDir: cfg.modelsDir, date, threads }));
+        const b = scaled.reduce((a, x) => (x.ms < a.ms ? x : a));
+        line(
+          `batch as a command, --threads ${threads}: best of 2 ${(b.ms / 1000).toFixed(2)} s = ${xFloor(b.ms)} = ${(b.ms / best.ms).toFixed(2)}× the default (${cfg.threads} threads)` +
+            (b.cpuMs !== undefined ? `; CPU time ${(b.cpuMs / 1000).toFixed(2)} s` : '') +
+            (b.rss !== undefined ? `; peak RSS ${mb(b.rss)}` : '') +
+            `; load average ${scaled.map((r) => r.load.toFixed(1)).join(', ')}`,
+        );
+      }
+    }
   }
 
   if (parts.has('explain')) {
