@@ -9,7 +9,11 @@
  * must equal the ones recorded in test/fixtures/batch-golden.json.
  *
  * The recorded digests were produced by the code before the #16 speed changes
- * (commit 3e50f7d). Only a deliberate change of the outputs may re-record them:
+ * (commit 3e50f7d), and re-recorded once when scoring was pinned to one onnxruntime thread
+ * (SCORING_SESSION_OPTIONS in src/model/score.ts): the recorded probabilities had come from onnxruntime's
+ * default of one thread per detected core (two on the machine that recorded them), which sums the trees in another
+ * order, and on a machine where that default is one thread two digests (daily_predictions, predictions_csv)
+ * differed while every other digest, features and explanations included, was the same. Only a deliberate change of the outputs may re-record them:
  * `STOCKFLOW_RECORD_GOLDEN=1 npx vitest run test/batch-golden.test.ts`, and the
  * commit says why.
  */

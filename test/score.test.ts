@@ -160,3 +160,31 @@ describe('confidence and label rules', () => {
     expect(sigmoid(0)).toBe(0.5);
   });
 });
+
+describe('scoring sessions are pinned to one onnxruntime thread (the same bits on every machine)', () => {
+  it("the shipped model's probabilities from openSession's default options equal a one-thread session's bit for bit; two threads sum the trees in another order", async () => {
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { SCORING_SESSION_OPTIONS } = await import('../src/model/score.js');
+    const { SERVER_SESSION_OPTIONS } = await import('../src/server/app.js');
+    const bytes = readFileSync(path.join(__dirname, '..', 'models', 'upper-circuit', '1.0.0', 'model.onnx'));
+    const n = 3000;
+    const X = rows(n);
+    const score = async (options?: InferenceSession.SessionOptions): Promise<Float32Array> => {
+      const s = await openSession(bytes, NF, options);
+      try {
+        return Float32Array.from(await scoreRows({ meta: { name: 'shipped', version: '1.0.0', n_features: NF }, session: s }, X, n, 1000));
+      } finally {
+        await s.release();
+      }
+    };
+    const byDefault = await score();
+    const oneThread = await score({ intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    const twoThreads = await score({ intraOpNumThreads: 2 });
+    expect(Buffer.from(byDefault.buffer).equals(Buffer.from(oneThread.buffer))).toBe(true);
+    // Why the pin: onnxruntime's own default is one thread per core it detects, and on two threads some rows differ by a float32 step.
+    expect(Buffer.from(twoThreads.buffer).equals(Buffer.from(oneThread.buffer))).toBe(false);
+    expect(SCORING_SESSION_OPTIONS.intraOpNumThreads).toBe(1);
+    expect(SERVER_SESSION_OPTIONS).toBe(SCORING_SESSION_OPTIONS);
+  });
+});

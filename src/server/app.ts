@@ -20,6 +20,7 @@ import { AjvCompiler } from '@fastify/ajv-compiler';
 import { PACKAGE_ROOT, type ServerConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { ModelLoader } from '../model/loader.js';
+import { SCORING_SESSION_OPTIONS } from '../model/score.js';
 import { ApiError, clientErrorHandler, errorBody, toApiError } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -43,8 +44,8 @@ export const DEFAULT_SHUTDOWN_BUILD_GRACE_MS = 1_000;
 /** How often Node checks connections for the headers and request timeouts (its default, 30 s, made a 10 s timeout 25–40 s). */
 export const CONNECTIONS_CHECK_MS = 1_000;
 
-/** onnxruntime options for the server's sessions. */
-export const SERVER_SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' } as const;
+/** onnxruntime options for the server's sessions: the batch's own (one thread, sequential), so both score the same bits. */
+export const SERVER_SESSION_OPTIONS = SCORING_SESSION_OPTIONS;
 
 
 export interface AppDeps {
