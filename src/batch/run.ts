@@ -193,7 +193,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
-    // While the workers extract, this thread (after the sector medians, src/features/service.ts) loads the
+    // While the workers extract, this thread (after its share of the sector medians, src/features/service.ts) loads the
     // HTML report's chart renderer and decodes the model's trees for the explain stage.
     void preloadCharts();
     const prepared = setImmediate(() => model.prepareExplainer?.());
@@ -204,6 +204,8 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         ctx: p.ctx,
         // (threads 0, tests only: extraction on this thread, no pool)
         pool: o.threads > 0 ? (pool = batchPool(o.threads, p.stocks.length)) : undefined,
+        // A full run's workers read every ACTIVE stock's results: the sector medians come from those reads.
+        workerMedians: scope === 'full',
         signal: o.signal,
         onProgress: (done, total) => (done === 0 ? o.progress?.start(total, 'extract') : o.progress?.update(done)),
       }),

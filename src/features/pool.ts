@@ -8,6 +8,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { PACKAGE_ROOT } from '../config.js';
 import { N_FEATURES } from './definition.js';
+import { N_MEDIAN_INPUTS } from './financial.js';
 import { extractMany } from './extract.js';
 import { InputReader } from './inputs.js';
 import { openMarketReadonly, type Db } from '../market/db.js';
@@ -21,6 +22,8 @@ export interface ExtractTask {
   marketFile: string;
   ctx: ExtractionContext;
   refs: StockRef[];
+  /** Also each ref's inputs to the sector medians (extractMany's `medianInputs`). */
+  medianInputs?: boolean;
 }
 
 /** What a worker sends back instead of throwing (see workers/extract.ts). */
@@ -83,6 +86,19 @@ export function mergeBlocks(blocks: readonly FeatureBlock[]): FeatureBlock {
     out.skips.push(...b.skips);
     row += b.codes.length;
   }
+  // Per input ref (skipped or not), so the blocks' parts follow one another in input order.
+  if (blocks.length > 0 && blocks.every((b) => b.medians)) {
+    const refs = blocks.reduce((a, b) => a + (b.medians as NonNullable<FeatureBlock['medians']>).known.length, 0);
+    const medians = { inputs: new Float64Array(refs * N_MEDIAN_INPUTS), known: new Uint8Array(refs) };
+    let at = 0;
+    for (const b of blocks) {
+      const m = b.medians as NonNullable<FeatureBlock['medians']>;
+      medians.inputs.set(m.inputs, at * N_MEDIAN_INPUTS);
+      medians.known.set(m.known, at);
+      at += m.known.length;
+    }
+    out.medians = medians;
+  }
   return out;
 }
 
@@ -95,6 +111,8 @@ export interface ExtractOptions {
   onProgress?: (done: number, total: number) => void;
   /** A pool the caller owns and destroys (batchPool, of poolSize(threads, stocks) threads), used instead of one of this call's own. */
   pool?: Piscina;
+  /** Also every ref's inputs to the sector medians (FeatureBlock.medians). */
+  medianInputs?: boolean;
 }
 
 /** Tasks handed to each worker ahead of time, so a worker never waits while the calling thread extracts. */
@@ -126,7 +144,7 @@ export async function extractWithPool(marketFile: string, refs: readonly StockRe
       const i = next++;
       let r: FeatureBlock | WorkerFailure;
       try {
-        r = (await pool.run({ marketFile, ctx, refs: slice(i) } satisfies ExtractTask, { signal: o.signal })) as FeatureBlock | WorkerFailure;
+        r = (await pool.run({ marketFile, ctx, refs: slice(i), medianInputs: o.medianInputs } satisfies ExtractTask, { signal: o.signal })) as FeatureBlock | WorkerFailure;
       } catch (e) {
         failed = true;
         throw asError(e);
@@ -153,7 +171,7 @@ export async function extractWithPool(marketFile: string, refs: readonly StockRe
           let b: FeatureBlock;
           try {
             reader ??= new InputReader(openMarketReadonly(marketFile));
-            b = extractMany(reader, slice(i), ctx);
+            b = extractMany(reader, slice(i), ctx, o.medianInputs);
           } catch (e) {
             failed = true;
             const f = workerFailure(marketFile, e).failure;
