@@ -181,6 +181,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   let pool: Piscina | undefined;
   let stopping: Promise<void> | undefined;
   try {
+    // The pool starts first: its threads load their modules while this one plans and loads the model. Its size
+    // is the thread count (a run of fewer than threads × TASK_SIZE stocks leaves the threads beyond its tasks
+    // idle). Every exit from here on, failures included, destroys it (the finally below).
+    if (o.threads > 0) pool = batchPool(o.threads);
     // plan
     const p = await timed('plan', () => plan(market, o.date, o));
     if (!o.allowStale) {
@@ -203,7 +207,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         threads: o.threads,
         ctx: p.ctx,
         // (threads 0, tests only: extraction on this thread, no pool)
-        pool: o.threads > 0 ? (pool = batchPool(o.threads, p.stocks.length)) : undefined,
+        pool,
         // A full run's workers read every ACTIVE stock's results: the sector medians come from those reads.
         workerMedians: scope === 'full',
         signal: o.signal,

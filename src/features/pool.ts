@@ -62,13 +62,14 @@ export const WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'extract.j
 export const BATCH_WORKER_FILE = path.join(PACKAGE_ROOT, 'dist', 'workers', 'batch.js');
 
 /**
- * The batch's one pool, for `stocks` stocks on `threads` threads (poolSize): extraction runs on it
+ * The batch's one pool, for `stocks` stocks on `threads` threads (poolSize), or on `threads` threads when
+ * the stock count is not known yet (the batch starts it before its plan): extraction runs on it
  * (ExtractOptions.pool), then the explain stage's chunks on the same warm threads
  * (src/model/explain/parallel.ts), instead of a second pool started for them. The caller destroys it.
  */
-export function batchPool(threads: number, stocks: number): Piscina {
+export function batchPool(threads: number, stocks?: number): Piscina {
   if (!existsSync(BATCH_WORKER_FILE)) throw new Error(`worker not built: ${BATCH_WORKER_FILE} (run npm run build)`);
-  const n = poolSize(threads, stocks);
+  const n = stocks === undefined ? Math.max(1, threads) : poolSize(threads, stocks);
   return new Piscina({ filename: BATCH_WORKER_FILE, minThreads: n, maxThreads: n, idleTimeout: 1000 });
 }
 
