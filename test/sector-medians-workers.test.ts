@@ -20,7 +20,7 @@ import { extractMany } from '../src/features/extract.js';
 import { FEATURE_INDEX, FINANCIAL_INDEXES } from '../src/features/definition.js';
 import { medianInputsFromLatest, N_MEDIAN_INPUTS, sectorMedians, sectorMediansFrom, sixQuartersSince, type SectorMedians } from '../src/features/financial.js';
 import { InputReader } from '../src/features/inputs.js';
-import { extractWithPool } from '../src/features/pool.js';
+import { codeOrder, extractWithPool } from '../src/features/pool.js';
 import { computeFeatures, refsInForce } from '../src/features/service.js';
 import { openMarketReadonly, type Db } from '../src/market/db.js';
 import { activeStocks } from '../src/market/reader.js';
@@ -258,4 +258,48 @@ describe('generated market', () => {
     expect(Buffer.from(got.block.values.buffer).equals(Buffer.from(want.block.values.buffer))).toBe(true);
     expect(Buffer.from(got.imputed.buffer).equals(Buffer.from(want.imputed.buffer))).toBe(true);
   });
+});
+
+describe('the pool extracts in bse_code order and gives the block back in input order', () => {
+  let db: Db;
+  let file: string;
+  beforeAll(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'stockflow-order-'));
+    dirs.push(dir);
+    file = path.join(dir, 'market.db');
+    await generateMarket({ file, stocks: 300, days: 340, seed: 5 });
+    db = openMarketReadonly(file);
+    dbs.push(db);
+  });
+
+  const bytes = (a: Float32Array | Float64Array | Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+  it('codeOrder: the positions by code; none for refs already in code order or with a repeated code', () => {
+    const ref = (bse_code: string): StockRef => ({ bse_code, circuit_band_pct: 20, market_cap_cr: 1 });
+    expect(codeOrder(['500003', '500001', '500002'].map(ref))).toEqual([1, 2, 0]);
+    expect(codeOrder(['500001', '500002'].map(ref))).toBeUndefined();
+    expect(codeOrder(['500002', '500001', '500002'].map(ref))).toBeUndefined();
+  });
+
+  for (const how of ['market cap (the batch)', 'shuffled'] as const) {
+    it(`refs by ${how}: the pool's block equals one reader's over the refs in that order (rows, skips, median inputs; bytes)`, async () => {
+      let refs = refsInForce(db, activeStocks(db), D);
+      if (how === 'shuffled') refs = refs.map((r, i) => [r, (i * 7919) % 1009] as const).sort((a, b) => a[1] - b[1]).map(([r]) => r);
+      else refs = [...refs].sort((a, b) => (b.market_cap_cr ?? -Infinity) - (a.market_cap_cr ?? -Infinity) || (a.bse_code < b.bse_code ? -1 : 1));
+      expect(codeOrder(refs)).toBeDefined();
+      const ctx = extractionContext(db, D);
+      const want = extractMany(new InputReader(db), refs, ctx, true);
+      expect(want.skips.length).toBeGreaterThan(0);
+      for (const o of [{ threads: 2 }, { threads: 1, mainThread: true }]) {
+        const got = await extractWithPool(file, refs, ctx, { ...o, medianInputs: true });
+        expect(got.codes).toEqual(want.codes);
+        expect(got.lastBar).toEqual(want.lastBar);
+        expect(got.skips).toEqual(want.skips);
+        expect(bytes(got.missing).equals(bytes(want.missing))).toBe(true);
+        expect(bytes(got.values).equals(bytes(want.values))).toBe(true);
+        expect(bytes(got.medians?.inputs as Float64Array).equals(bytes(want.medians?.inputs as Float64Array))).toBe(true);
+        expect(bytes(got.medians?.known as Uint8Array).equals(bytes(want.medians?.known as Uint8Array))).toBe(true);
+      }
+    });
+  }
 });
