@@ -25,7 +25,7 @@ function readerFor(file: string): InputReader {
 export default function extract(task: ExtractTask): unknown {
   let block: FeatureBlock;
   try {
-    block = extractMany(readerFor(task.marketFile), task.refs, task.ctx);
+    block = extractMany(readerFor(task.marketFile), task.refs, task.ctx, task.medianInputs);
   } catch (e) {
     // Errors cross the thread boundary by structured clone, which keeps neither an SQLite error's message
     // nor a StockflowError's kind: send both as data (pool.ts turns them back into an error).
@@ -33,7 +33,9 @@ export default function extract(task: ExtractTask): unknown {
   }
   return move({
     get [transferableSymbol]() {
-      return [block.values.buffer, block.missing.buffer];
+      return block.medians
+        ? [block.values.buffer, block.missing.buffer, block.medians.inputs.buffer, block.medians.known.buffer]
+        : [block.values.buffer, block.missing.buffer];
     },
     get [valueSymbol](): FeatureBlock {
       return block;

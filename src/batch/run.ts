@@ -181,6 +181,10 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   let pool: Piscina | undefined;
   let stopping: Promise<void> | undefined;
   try {
+    // The pool starts first: its threads load their modules while this one plans and loads the model. Its size
+    // is the thread count (a run of fewer than threads × TASK_SIZE stocks leaves the threads beyond its tasks
+    // idle). Every exit from here on, failures included, destroys it (the finally below).
+    if (o.threads > 0) pool = batchPool(o.threads);
     // plan
     const p = await timed('plan', () => plan(market, o.date, o));
     if (!o.allowStale) {
@@ -193,7 +197,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     log.info({ model: `${model.name}/${model.version}`, type: model.type }, 'model loaded');
     checkAbort();
 
-    // While the workers extract, this thread (after the sector medians, src/features/service.ts) loads the
+    // While the workers extract, this thread (after its share of the sector medians, src/features/service.ts) loads the
     // HTML report's chart renderer and decodes the model's trees for the explain stage.
     void preloadCharts();
     const prepared = setImmediate(() => model.prepareExplainer?.());
@@ -203,7 +207,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
         threads: o.threads,
         ctx: p.ctx,
         // (threads 0, tests only: extraction on this thread, no pool)
-        pool: o.threads > 0 ? (pool = batchPool(o.threads, p.stocks.length)) : undefined,
+        pool,
+        // A full run's workers read every ACTIVE stock's results: the sector medians come from those reads.
+        workerMedians: scope === 'full',
         signal: o.signal,
         onProgress: (done, total) => (done === 0 ? o.progress?.start(total, 'extract') : o.progress?.update(done)),
       }),

@@ -4,7 +4,8 @@
  * the single-threaded path, the server and training.
  */
 import { FEATURES, N_FEATURES, FINANCIAL_INDEXES } from './definition.js';
-import { financialFeatures, type SectorMedians } from './financial.js';
+import { financialFeatures, medianInputsFromLatest, N_MEDIAN_INPUTS, type SectorMedians } from './financial.js';
+import { RESULTS_PER_STOCK } from '../market/result-rows.js';
 import { sentimentFeatures, seasonalityFeatures } from './events.js';
 import { technicalFeatures, MIN_SESSIONS } from './indicators.js';
 import type { InputReader, StockInputs } from './inputs.js';
@@ -64,16 +65,23 @@ export function extractStock(inputs: StockInputs, ref: StockRef, ctx: Extraction
   return { missing };
 }
 
-/** Extracts many stocks with one reader (one thread's share of the work). */
-export function extractMany(reader: InputReader, refs: readonly StockRef[], ctx: ExtractionContext): FeatureBlock {
+/**
+ * Extracts many stocks with one reader (one thread's share of the work). With
+ * `medianInputs`, also each ref's inputs to the sector medians from the results
+ * it read (FeatureBlock.medians), so a full run need not read them again.
+ */
+export function extractMany(reader: InputReader, refs: readonly StockRef[], ctx: ExtractionContext, medianInputs = false): FeatureBlock {
   const values = new Float32Array(refs.length * N_FEATURES);
   const missing = new Uint8Array(refs.length);
   const codes: string[] = [];
   const lastBar: string[] = [];
   const skips: SkipRecord[] = [];
+  const medians = medianInputs ? { inputs: new Float64Array(refs.length * N_MEDIAN_INPUTS).fill(NaN), known: new Uint8Array(refs.length) } : undefined;
   let n = 0;
-  for (const ref of refs) {
+  for (let k = 0; k < refs.length; k++) {
+    const ref = refs[k];
     const inputs = reader.read(ref.bse_code, ctx.date);
+    if (medians && medianInputsFromLatest(inputs.results, RESULTS_PER_STOCK, ref.market_cap_cr, medians.inputs, k * N_MEDIAN_INPUTS)) medians.known[k] = 1;
     const off = n * N_FEATURES;
     const r = extractStock(inputs, ref, ctx, values, off);
     if (r.skip) {
@@ -86,7 +94,9 @@ export function extractMany(reader: InputReader, refs: readonly StockRef[], ctx:
     missing[n] = r.missing;
     n++;
   }
-  return { codes, lastBar, values: values.slice(0, n * N_FEATURES), missing: missing.slice(0, n), skips };
+  const block: FeatureBlock = { codes, lastBar, values: values.slice(0, n * N_FEATURES), missing: missing.slice(0, n), skips };
+  if (medians) block.medians = medians;
+  return block;
 }
 
 /** Replaces one row's missing financial values with its sector's medians, in place. */

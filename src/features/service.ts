@@ -9,7 +9,7 @@ import type { IsoDate } from '../market/dates.js';
 import { bandsInForce } from '../market/exchange.js';
 import { extractionContext } from './context.js';
 import { imputeBlock } from './extract.js';
-import { sectorMedians, type SectorMedians } from './financial.js';
+import { prepareSectorMedians, sectorMedians, type SectorMedians } from './financial.js';
 import { extractSingleThread, extractWithPool, type ExtractOptions } from './pool.js';
 import type { ExtractionContext, FeatureBlock, StockRef } from './types.js';
 
@@ -44,6 +44,13 @@ export interface ComputeOptions {
   ctx?: ExtractionContext;
   /** Pool runs: a pool the caller owns (batchPool in ./pool.ts), left running for its next stage. */
   pool?: ExtractOptions['pool'];
+  /**
+   * Pool runs over every ACTIVE stock (the batch's full runs): the sector medians from the
+   * results the workers read for extraction (sectorMediansFrom), instead of this thread reading
+   * every ACTIVE stock's results again. The same medians in every case; with fewer stocks, more
+   * of them are read again.
+   */
+  workerMedians?: boolean;
 }
 
 export async function computeFeatures(db: Db, marketFile: string, stocks: readonly Stock[], date: IsoDate, o: ComputeOptions): Promise<FeatureSet> {
@@ -51,7 +58,20 @@ export async function computeFeatures(db: Db, marketFile: string, stocks: readon
   const refs = refsInForce(db, stocks, date);
   let block: FeatureBlock;
   let medians: SectorMedians;
-  if (o.threads > 0) {
+  if (o.threads > 0 && o.workerMedians) {
+    // The tasks are handed out first; this thread reads the master list while the workers extract.
+    const pooled = extractWithPool(marketFile, refs, ctx, { ...o, medianInputs: true });
+    let finish: ReturnType<typeof prepareSectorMedians>;
+    try {
+      finish = prepareSectorMedians(db, date, refs);
+    } catch (e) {
+      await pooled.catch(() => undefined);
+      throw e;
+    }
+    block = await pooled;
+    medians = finish(block.medians as NonNullable<FeatureBlock['medians']>).medians;
+    delete block.medians;
+  } else if (o.threads > 0) {
     // The pool's first tasks are handed out before extractWithPool first waits: this thread reads
     // the sector medians while the workers extract, instead of after them.
     const pooled = extractWithPool(marketFile, refs, ctx, o);

@@ -39,4 +39,10 @@ export interface FeatureBlock {
   /** Features with no underlying data per stock (before imputation). */
   missing: Uint8Array;
   skips: SkipRecord[];
+  /**
+   * Asked for (extractMany's `medianInputs`): every input ref's median inputs (financial.ts,
+   * N_MEDIAN_INPUTS per ref, skipped or not, in input order) and whether they are known
+   * (medianInputsFromLatest); an unknown ref's inputs are NaN.
+   */
+  medians?: { inputs: Float64Array; known: Uint8Array };
 }

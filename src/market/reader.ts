@@ -105,6 +105,42 @@ export function priceSessions(db: Db): IsoDate[] {
   return db.prepare('SELECT DISTINCT trade_date FROM daily_prices ORDER BY trade_date').pluck().all() as string[];
 }
 
+/** Every ACTIVE stock of the master list as [bse_code, sector, market_cap_cr], in code order. */
+export function activeStockRows(db: Db): [string, string, number | null][] {
+  return db.prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE' ORDER BY bse_code").raw(true).all() as [
+    string,
+    string,
+    number | null,
+  ][];
+}
+
+/**
+ * The stocks whose EPS adjustment for `date` forEachActiveResults might not reproduce from the
+ * point-in-time reader's (which asks actionsOf for ex_date < date, where forEachActiveResults
+ * takes ex_date <= the day before): an action before `date` whose ex_date is not a canonical
+ * calendar date, or two on one ex_date (their factors' product could be taken in another order).
+ */
+export function oddActionCodes(db: Db, date: IsoDate): Set<string> {
+  const out = new Set<string>();
+  if (!exchangeData(db).actions) return out;
+  const rows = db.prepare('SELECT bse_code, ex_date FROM corporate_actions WHERE ex_date < ? ORDER BY bse_code, ex_date').raw(true).all(date) as [string, string][];
+  for (let i = 0; i < rows.length; i++) {
+    const [code, ex] = rows[i];
+    if (!isCalendarDate(ex) || (i > 0 && rows[i - 1][0] === code && rows[i - 1][1] === ex)) out.add(code);
+  }
+  return out;
+}
+
+/** YYYY-MM-DD naming a real calendar day of year 1000 or later. */
+export function isCalendarDate(d: string): boolean {
+  if (!/^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$/.test(d)) return false;
+  const y = Number(d.slice(0, 4));
+  const m = Number(d.slice(5, 7));
+  const day = Number(d.slice(8, 10));
+  const t = new Date(Date.UTC(y, m - 1, day));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === day;
+}
+
 /** Stocks per range query of {@link forEachActiveResults}: bounds the rows held at once, whatever the universe. */
 export const RESULTS_BLOCK_STOCKS = 2000;
 
@@ -114,19 +150,23 @@ export const RESULTS_BLOCK_STOCKS = 2000;
  * results in period order, their EPS adjusted for the splits and bonuses in force
  * for D as the point-in-time reader adjusts them (adjust.ts). The results are read block by block (one range scan
  * of the primary key per RESULTS_BLOCK_STOCKS stocks), so memory stays flat as
- * the universe grows.
+ * the universe grows. With `only`, just the ACTIVE stocks in it (the batch's
+ * stocks whose median inputs its workers could not give, src/features/service.ts).
  */
 export function forEachActiveResults(
   db: Db,
   date: IsoDate,
   fn: (stock: { bse_code: string; sector: string; market_cap_cr: number | null }, results: ResultRow[]) => void,
   block = RESULTS_BLOCK_STOCKS,
+  only?: ReadonlySet<string>,
 ): void {
-  const stocks = db.prepare("SELECT bse_code, sector, market_cap_cr FROM master_stock_list WHERE status = 'ACTIVE' ORDER BY bse_code").raw(true).all() as [
-    string,
-    string,
-    number | null,
-  ][];
+  let stocks = activeStockRows(db);
+  // `only`: those of the ACTIVE stocks, read one stock per query (the same query, from the code to itself):
+  // a few stocks scattered over the universe, whose range would cover the rows of every stock between them.
+  if (only) {
+    stocks = stocks.filter((s) => only.has(s[0]));
+    block = 1;
+  }
   // Only the results of the stock's last six quarters (by period, among those announced before D): the financial
   // features look back at most five quarters from the latest (src/features/financial.ts), so older rows change nothing.
   // The cut is the first day of the latest period's quarter minus 15 months; a period_end SQLite cannot read as a
