@@ -64,6 +64,13 @@ export interface ParallelOptions {
    * It must have at least `threads − 1` threads.
    */
   pool?: Piscina;
+  /**
+   * Other work of the calling thread (the batch's write of the rows that need no explanation): started
+   * once every worker has its first chunk, and awaited before this thread takes chunks itself. It should
+   * yield to the event loop now and then, which is where the workers are handed their next chunks. It is
+   * called only when the chunks run on a pool (else the caller does that work itself, before or after).
+   */
+  meanwhile?: () => Promise<void>;
 }
 
 let calls = 0;
@@ -79,9 +86,12 @@ export async function explainParallel(
   n: number,
   o: ParallelOptions,
 ): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
-  const rowsPer = chunkRows(n, o.threads);
+  // The batch's pool takes chunks on every one of its threads (the calling thread joins them once its other
+  // work is done: o.meanwhile); a pool of our own has threads − 1.
+  const takers = o.pool ? Math.max(o.threads, o.pool.threads.length + 1) : o.threads;
+  const rowsPer = chunkRows(n, takers);
   const chunks = Math.ceil(n / rowsPer);
-  const workers = Math.min(o.threads - 1, chunks - 1);
+  const workers = Math.min(takers - 1, chunks - 1);
   const pool =
     workers < 1
       ? undefined
@@ -145,6 +155,14 @@ async function onPool(
   try {
     const all = Promise.all(Array.from({ length: workers }, chain));
     all.catch(() => undefined);
+    if (o.meanwhile) {
+      try {
+        await o.meanwhile();
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
     while (!failed && next < chunks) {
       if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
       const i = next++;
