@@ -28,7 +28,7 @@ import type { Prediction, SkippedStock } from '../output/types.js';
 import { PUBLICATION_SLICE_ROWS, PredictionsStore, type Publication } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/types.js';
-import { ExplanationUnavailable, type Explainer } from '../model/explainers.js';
+import { ExplanationUnavailable, type Explainer, type Prebuilt } from '../model/explainers.js';
 import { explainParallel } from '../model/explain/parallel.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
@@ -316,12 +316,20 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       try {
         // On every thread the run may use (this one and the pool's workers, started while this one builds the explainer): the same values as on one.
         let basis = '';
-        const build = (): Explainer => {
-          const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
+        const build = (prebuilt?: Prebuilt): Explainer => {
+          const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }), prebuilt);
           basis = ex.basis;
           return ex;
         };
-        const e = await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal, pool, meanwhile: pool ? writeBase : undefined });
+        // On the pool, the explainer's covers and tables too (the workers would otherwise wait for this thread).
+        const trees = pool ? model.backgroundTrees?.() : undefined;
+        const e = await explainParallel(build, fs.block.values, n, {
+          threads: o.threads,
+          signal: o.signal,
+          pool,
+          meanwhile: pool ? writeBase : undefined,
+          prebuild: trees && { model: trees, background: { X: fs.block.values, n } },
+        });
         const d = runDrivers(fs.block.codes, fs.block.values, probs, e);
         if (typeof d !== 'string') explainBasis = basis;
         return d;

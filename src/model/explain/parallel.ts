@@ -11,8 +11,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Piscina } from 'piscina';
 import { PACKAGE_ROOT } from '../../config.js';
-import type { Explainer, SharedExplainer } from './index.js';
-import { EXPLAIN_PREPARE, type ExplainChunk, type ExplainTask } from './tasks.js';
+import { backgroundCoversOf, treeTables, usesTables, type Explainer, type FeatureRows, type Prebuilt, type SharedExplainer, type TreeEnsemble } from './index.js';
+import type { TreeTables } from './tables.js';
+import { EXPLAIN_PREPARE, type CoversTask, type ExplainChunk, type ExplainTask, type TablesAnswer, type TablesTask } from './tasks.js';
 
 /**
  * The fewest rows in a chunk. Chunks are otherwise a quarter of each thread's share
@@ -35,6 +36,8 @@ export function chunkRows(n: number, threads: number): number {
 export function inSharedMemory<T>(x: T): T {
   if (ArrayBuffer.isView(x) && !(x instanceof DataView)) {
     const src = x as unknown as Uint8Array;
+    // in shared memory already (tables a worker built there): shared as it is
+    if (src.buffer instanceof SharedArrayBuffer) return x;
     const Ctor = (x as unknown as { constructor: new (b: SharedArrayBuffer) => Uint8Array }).constructor;
     const copy = new Ctor(new SharedArrayBuffer(src.byteLength));
     copy.set(src);
@@ -71,6 +74,12 @@ export interface ParallelOptions {
    * called only when the chunks run on a pool (else the caller does that work itself, before or after).
    */
   meanwhile?: () => Promise<void>;
+  /**
+   * The trees of an explainer (a function, not built yet) whose covers come from background rows: on a pool,
+   * the covers (rows split between the threads) and the tables (trees split between them) are computed here
+   * and handed to the function (Prebuilt), which builds the explainer with them; the same values as its own.
+   */
+  prebuild?: { model: TreeEnsemble; background: FeatureRows };
 }
 
 let calls = 0;
@@ -81,7 +90,7 @@ let calls = 0;
  * then started first, so they load while this thread computes the covers.
  */
 export async function explainParallel(
-  explainer: Explainer | (() => Explainer),
+  explainer: Explainer | ((prebuilt?: Prebuilt) => Explainer),
   X: Float32Array,
   n: number,
   o: ParallelOptions,
@@ -102,7 +111,8 @@ export async function explainParallel(
   const prepared =
     pool && pool === o.pool ? Promise.allSettled(Array.from({ length: Math.max(workers, pool.threads.length) }, () => pool.run(EXPLAIN_PREPARE))) : undefined;
   try {
-    const ex = typeof explainer === 'function' ? explainer() : explainer;
+    const pre = pool && o.prebuild && typeof explainer === 'function' ? await prebuildOnPool(pool, workers, o.prebuild.model, o.prebuild.background, o.signal) : undefined;
+    const ex = typeof explainer === 'function' ? explainer(pre) : explainer;
     const shared = pool ? ex.share() : undefined;
     if (!pool || !shared) {
       const e = ex.explain(X, n);
@@ -113,6 +123,50 @@ export async function explainParallel(
     await prepared;
     if (pool !== o.pool) await pool?.destroy();
   }
+}
+
+/**
+ * A tree explainer's covers over background rows and (when it uses them) its tables, on the calling thread
+ * and `workers` workers of `pool`: rows [0, n) cut into workers + 1 ranges whose node counts are summed
+ * (integer counts: exact in any order, the very covers backgroundCovers gives), then the trees dealt
+ * round-robin, each thread building its trees' tables (treeTables: the same function over the same covers,
+ * so the same tables). Covers and tables come back in shared memory, ready for the explain chunks.
+ */
+export async function prebuildOnPool(pool: Piscina, workers: number, model: TreeEnsemble, bg: FeatureRows, signal?: AbortSignal): Promise<Prebuilt> {
+  const { n } = bg;
+  if (!Number.isInteger(n) || n < 0 || bg.X.length !== n * model.nFeatures) throw new RangeError(`background: ${bg.X.length} values for ${n} rows × ${model.nFeatures} features`);
+  const parts = workers + 1;
+  const per = Math.ceil(n / parts);
+  const shared = inSharedMemory(model);
+  const X = inSharedMemory(bg.X);
+  const guard = <T>(p: Promise<T>): Promise<T> => {
+    p.catch(() => undefined); // awaited below; a rejection while this thread counts is not unhandled
+    return p;
+  };
+  const asked = Array.from({ length: workers }, (_, w) => {
+    const task: CoversTask = { kind: 'explain-covers', model: shared, X, from: Math.min(n, w * per), to: Math.min(n, (w + 1) * per) };
+    return guard(pool.run(task, { signal }) as Promise<Float64Array[]>);
+  });
+  const covers = model.trees.map((t) => new Float64Array(new SharedArrayBuffer(t.mode.length * Float64Array.BYTES_PER_ELEMENT)));
+  backgroundCoversOf(model, bg.X, Math.min(n, workers * per), n, covers);
+  for (const part of await Promise.all(asked)) {
+    part.forEach((c, k) => {
+      const into = covers[k];
+      for (let i = 0; i < c.length; i++) into[i] += c[i];
+    });
+  }
+  if (!usesTables(model)) return { covers, rows: n };
+  const mine: number[] = [];
+  const theirs: number[][] = Array.from({ length: workers }, () => []);
+  model.trees.forEach((_, k) => (k % parts === workers ? mine : theirs[k % parts]).push(k));
+  const tablesAsked = theirs.map((trees) => {
+    const task: TablesTask = { kind: 'explain-tables', model: shared, covers, trees };
+    return guard(pool.run(task, { signal }) as Promise<TablesAnswer>);
+  });
+  const tables: (TreeTables | null)[] = new Array<TreeTables | null>(model.trees.length).fill(null);
+  for (const k of mine) tables[k] = inSharedMemory(treeTables(model, k, covers[k]));
+  (await Promise.all(tablesAsked)).forEach((answer, w) => theirs[w].forEach((k, j) => (tables[k] = answer[j])));
+  return { covers, rows: n, tables };
 }
 
 async function onPool(
