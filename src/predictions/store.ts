@@ -938,6 +938,28 @@ export interface PublishedCounts {
   explanations: number;
 }
 
+// The hot loops of Publication.baseRows, outside the generator (plain functions: V8 optimises them as such).
+function predictionRows(ins: Statement, r: Omit<RunRows, 'explanations'>, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const p = r.predictions[i];
+    ins.run(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
+  }
+}
+
+function featureRows(ins: Statement, r: Omit<RunRows, 'explanations'>, order: Uint32Array, from: number, to: number, row: (number | string)[]): void {
+  const { codes, values, imputed } = r.features;
+  for (let q = from; q < to; q++) {
+    const i = order[q];
+    row[0] = codes[i];
+    row[1] = r.date;
+    row[2] = r.asOf;
+    row[3] = r.featureSetVersion;
+    for (let j = 0; j < N_FEATURES; j++) row[4 + j] = values[i * N_FEATURES + j];
+    row[4 + N_FEATURES] = imputed[i];
+    ins.run(row);
+  }
+}
+
 /** Rows between two points where {@link Publication.baseRows} lets its caller in. */
 export const PUBLICATION_SLICE_ROWS = 512;
 
@@ -985,12 +1007,12 @@ export class Publication {
         `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)
        VALUES (${new Array(N_FEATURES + 5).fill('?').join(', ')})`,
       );
+      const step = Math.max(1, Math.min(slice, Number.MAX_SAFE_INTEGER));
       db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?').run(r.date, r.modelVersion);
-      let since = 0;
-      for (const p of r.predictions) {
-        insPred.run(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
-        if (++since >= slice) {
-          since = 0;
+      const P = r.predictions.length;
+      for (let a = 0; a < P; a += step) {
+        predictionRows(insPred, r, a, Math.min(P, a + step));
+        if (a + step < P || r.features.codes.length > 0) {
           yield;
           this.check('baseRows');
         }
@@ -998,21 +1020,15 @@ export class Publication {
       db.prepare('DELETE FROM skipped_stocks WHERE prediction_date = ?').run(r.date);
       for (const s of r.skipped) insSkip.run(r.date, s.bse_code, s.reason, s.detail, r.runId);
       db.prepare('DELETE FROM feature_values WHERE prediction_date = ? AND feature_set_version = ?').run(r.date, r.featureSetVersion);
-      const row = new Array<number | string>(N_FEATURES + 5);
       // feature_values, prediction_explanations and prediction_drivers are keyed by bse_code first: rows in code order
       // append to their B-trees, where the universe's order (market cap) would insert all over them (#16: at 110,000
       // stocks the write stage took 7.0 s of CPU time, 3.8 s in code order). Those tables have no rowid: the order is not stored.
-      const featureOrder = (this.featureOrder = byCode(r.features.codes));
-      for (const i of featureOrder) {
-        row[0] = r.features.codes[i];
-        row[1] = r.date;
-        row[2] = r.asOf;
-        row[3] = r.featureSetVersion;
-        for (let j = 0; j < N_FEATURES; j++) row[4 + j] = r.features.values[i * N_FEATURES + j];
-        row[4 + N_FEATURES] = r.features.imputed[i];
-        insFeat.run(row);
-        if (++since >= slice) {
-          since = 0;
+      const featureOrder = byCode(r.features.codes);
+      const row = new Array<number | string>(N_FEATURES + 5);
+      const FN = featureOrder.length;
+      for (let a = 0; a < FN; a += step) {
+        featureRows(insFeat, r, featureOrder, a, Math.min(FN, a + step), row);
+        if (a + step < FN) {
           yield;
           this.check('baseRows');
         }
@@ -1024,6 +1040,7 @@ export class Publication {
       db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?').run(r.modelVersion, r.date);
       // Its rows are now the date's published rows, no longer a challenger's (migration 007).
       db.prepare('DELETE FROM challenger_runs WHERE prediction_date = ? AND model_version = ?').run(r.date, r.modelVersion);
+      this.featureOrder = featureOrder;
       this.stepping = false;
     } catch (e) {
       this.rollback();

@@ -1,11 +1,12 @@
 /**
  * Exact TreeSHAP for many rows on every core: the rows are cut into chunks
- * (a quarter of each thread's share) that the calling thread and a pool of
- * worker threads (workers/explain.ts) take as they free up; the trees, covers
- * and tables reach the workers in shared memory (one copy, not one per task). Each row's explanation depends on that row alone
- * (the covers are computed once, by the calling thread, and shared), and each
- * chunk's values land at that chunk's rows, so the result is exactly the one
- * explain(X, n) gives on one thread.
+ * (a quarter of each thread's share) that a pool of worker threads
+ * (workers/explain.ts) and, unless it has other work (the batch's write), the
+ * calling thread take as they free up; the trees, covers and tables reach the
+ * workers in shared memory (one copy, not one per task). Each row's
+ * explanation depends on that row alone (the covers are computed once, on the
+ * pool: prebuildOnPool, and shared), and each chunk's values land at that
+ * chunk's rows, so the result is exactly the one explain(X, n) gives on one thread.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -69,9 +70,10 @@ export interface ParallelOptions {
   pool?: Piscina;
   /**
    * Other work of the calling thread (the batch's write of the rows that need no explanation): started
-   * once every worker has its first chunk, and awaited before this thread takes chunks itself. It should
-   * yield to the event loop now and then, which is where the workers are handed their next chunks. It is
-   * called only when the chunks run on a pool (else the caller does that work itself, before or after).
+   * once the workers have their first tasks (the covers), and awaited before this thread takes chunks
+   * itself, and before the call returns. It should yield to the event loop now and then, which is where the
+   * workers are handed their next tasks. It is called only when the chunks run on a pool (else the caller
+   * does that work itself, before or after).
    */
   meanwhile?: () => Promise<void>;
   /**
@@ -95,12 +97,14 @@ export async function explainParallel(
   n: number,
   o: ParallelOptions,
 ): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
-  // The batch's pool takes chunks on every one of its threads (the calling thread joins them once its other
-  // work is done: o.meanwhile); a pool of our own has threads − 1.
-  const takers = o.pool ? Math.max(o.threads, o.pool.threads.length + 1) : o.threads;
+  // The batch's pool: every one of its threads takes chunks, and the calling thread only when the pool has fewer
+  // than `threads` (it has its own work meanwhile, and more threads than cores would only take turns: on 2 cores
+  // and 2 threads, the workers explain while this thread writes). A pool of our own: threads − 1 and this one.
+  const joins = !o.pool || o.pool.threads.length < o.threads;
+  const takers = o.pool ? o.pool.threads.length + (joins ? 1 : 0) : o.threads;
   const rowsPer = chunkRows(n, takers);
   const chunks = Math.ceil(n / rowsPer);
-  const workers = Math.min(takers - 1, chunks - 1);
+  const workers = joins ? Math.min(takers - 1, chunks - 1) : Math.min(takers, chunks);
   const pool =
     workers < 1
       ? undefined
@@ -110,17 +114,28 @@ export async function explainParallel(
   // one of them (the pool may have more threads than take chunks here, and it hands a chunk to any idle one).
   const prepared =
     pool && pool === o.pool ? Promise.allSettled(Array.from({ length: Math.max(workers, pool.threads.length) }, () => pool.run(EXPLAIN_PREPARE))) : undefined;
+  let side: Promise<void> | undefined;
   try {
-    const pre = pool && o.prebuild && typeof explainer === 'function' ? await prebuildOnPool(pool, workers, o.prebuild.model, o.prebuild.background, o.signal) : undefined;
-    const ex = typeof explainer === 'function' ? explainer(pre) : explainer;
+    // The covers and tables on the pool (this thread counting its share only when it joins), this thread's other work meanwhile.
+    const building =
+      pool && o.prebuild && typeof explainer === 'function' ? prebuildOnPool(pool, workers, o.prebuild.model, o.prebuild.background, o.signal, joins) : undefined;
+    building?.catch(() => undefined);
+    if (pool && o.meanwhile) {
+      side = o.meanwhile();
+      side.catch(() => undefined); // awaited below, and by the caller
+    }
+    const ex = typeof explainer === 'function' ? explainer(await building) : explainer;
     const shared = pool ? ex.share() : undefined;
     if (!pool || !shared) {
+      await side;
       const e = ex.explain(X, n);
       return { base: e.base, values: e.values, margin: e.margin };
     }
-    return await onPool(pool, workers, ex, inSharedMemory(shared), X, n, rowsPer, o);
+    return await onPool(pool, workers, joins, side, ex, inSharedMemory(shared), X, n, rowsPer, o);
   } finally {
     await prepared;
+    // this thread's other work never outlives the call (a failure here is the caller's to see when it awaits its own promise)
+    await side?.catch(() => undefined);
     if (pool !== o.pool) await pool?.destroy();
   }
 }
@@ -132,10 +147,19 @@ export async function explainParallel(
  * round-robin, each thread building its trees' tables (treeTables: the same function over the same covers,
  * so the same tables). Covers and tables come back in shared memory, ready for the explain chunks.
  */
-export async function prebuildOnPool(pool: Piscina, workers: number, model: TreeEnsemble, bg: FeatureRows, signal?: AbortSignal): Promise<Prebuilt> {
+export async function prebuildOnPool(
+  pool: Piscina,
+  workers: number,
+  model: TreeEnsemble,
+  bg: FeatureRows,
+  signal?: AbortSignal,
+  caller = true,
+): Promise<Prebuilt> {
   const { n } = bg;
   if (!Number.isInteger(n) || n < 0 || bg.X.length !== n * model.nFeatures) throw new RangeError(`background: ${bg.X.length} values for ${n} rows × ${model.nFeatures} features`);
-  const parts = workers + 1;
+  if (workers < 1) throw new RangeError('prebuildOnPool: no worker');
+  // (caller false: the workers' parts alone; this thread only sums)
+  const parts = workers + (caller ? 1 : 0);
   const per = Math.ceil(n / parts);
   const shared = inSharedMemory(model);
   const X = inSharedMemory(bg.X);
@@ -144,7 +168,7 @@ export async function prebuildOnPool(pool: Piscina, workers: number, model: Tree
     return p;
   };
   const asked = Array.from({ length: workers }, (_, w) => {
-    const task: CoversTask = { kind: 'explain-covers', model: shared, X, from: Math.min(n, w * per), to: Math.min(n, (w + 1) * per) };
+    const task: CoversTask = { kind: 'explain-covers', model: shared, X, from: Math.min(n, w * per), to: w === parts - 1 ? n : Math.min(n, (w + 1) * per) };
     return guard(pool.run(task, { signal }) as Promise<Float64Array[]>);
   });
   const covers = model.trees.map((t) => new Float64Array(new SharedArrayBuffer(t.mode.length * Float64Array.BYTES_PER_ELEMENT)));
@@ -158,7 +182,7 @@ export async function prebuildOnPool(pool: Piscina, workers: number, model: Tree
   if (!usesTables(model)) return { covers, rows: n };
   const mine: number[] = [];
   const theirs: number[][] = Array.from({ length: workers }, () => []);
-  model.trees.forEach((_, k) => (k % parts === workers ? mine : theirs[k % parts]).push(k));
+  model.trees.forEach((_, k) => (k % parts === workers ? mine : theirs[k % parts]).push(k)); // (caller false: k % parts < workers, mine stays empty)
   const tablesAsked = theirs.map((trees) => {
     const task: TablesTask = { kind: 'explain-tables', model: shared, covers, trees };
     return guard(pool.run(task, { signal }) as Promise<TablesAnswer>);
@@ -172,6 +196,8 @@ export async function prebuildOnPool(pool: Piscina, workers: number, model: Tree
 async function onPool(
   pool: Piscina,
   workers: number,
+  joins: boolean,
+  side: Promise<void> | undefined,
   ex: Explainer,
   shared: SharedExplainer,
   X: Float32Array,
@@ -209,15 +235,15 @@ async function onPool(
   try {
     const all = Promise.all(Array.from({ length: workers }, chain));
     all.catch(() => undefined);
-    if (o.meanwhile) {
+    if (side) {
       try {
-        await o.meanwhile();
+        await side;
       } catch (e) {
         failed = true;
         throw e;
       }
     }
-    while (!failed && next < chunks) {
+    while (joins && !failed && next < chunks) {
       if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
       const i = next++;
       const [a, b] = rows(i);
