@@ -1,8 +1,8 @@
 /**
  * Exact TreeSHAP for many rows on every core: the rows are cut into chunks
  * (a quarter of each thread's share) that a pool of worker threads
- * (workers/explain.ts) and, unless it has other work (the batch's write), the
- * calling thread take as they free up; the trees, covers and tables reach the
+ * (workers/explain.ts) and the calling thread (once its other work, the
+ * batch's write, is done) take as they free up; the trees, covers and tables reach the
  * workers in shared memory (one copy, not one per task). Each row's
  * explanation depends on that row alone (the covers are computed once, on the
  * pool: prebuildOnPool, and shared), and each chunk's values land at that
@@ -97,14 +97,13 @@ export async function explainParallel(
   n: number,
   o: ParallelOptions,
 ): Promise<{ base: number; values: Float64Array; margin: Float64Array }> {
-  // The batch's pool: every one of its threads takes chunks, and the calling thread only when the pool has fewer
-  // than `threads` (it has its own work meanwhile, and more threads than cores would only take turns: on 2 cores
-  // and 2 threads, the workers explain while this thread writes). A pool of our own: threads − 1 and this one.
-  const joins = !o.pool || o.pool.threads.length < o.threads;
-  const takers = o.pool ? o.pool.threads.length + (joins ? 1 : 0) : o.threads;
+  // The batch's pool: every one of its threads takes chunks, and the calling thread too once its other work
+  // (o.meanwhile) is done. Measured on 2 cores (README "Benchmarks"): letting it join cost less CPU time than
+  // leaving the chunks to the 2 workers. A pool of our own: threads − 1 workers and this thread.
+  const takers = o.pool ? Math.max(o.threads, o.pool.threads.length + 1) : o.threads;
   const rowsPer = chunkRows(n, takers);
   const chunks = Math.ceil(n / rowsPer);
-  const workers = joins ? Math.min(takers - 1, chunks - 1) : Math.min(takers, chunks);
+  const workers = Math.min(takers - 1, chunks - 1);
   const pool =
     workers < 1
       ? undefined
@@ -116,9 +115,8 @@ export async function explainParallel(
     pool && pool === o.pool ? Promise.allSettled(Array.from({ length: Math.max(workers, pool.threads.length) }, () => pool.run(EXPLAIN_PREPARE))) : undefined;
   let side: Promise<void> | undefined;
   try {
-    // The covers and tables on the pool (this thread counting its share only when it joins), this thread's other work meanwhile.
-    const building =
-      pool && o.prebuild && typeof explainer === 'function' ? prebuildOnPool(pool, workers, o.prebuild.model, o.prebuild.background, o.signal, joins) : undefined;
+    // The covers and tables on the pool and this thread (which counts its share at once), then this thread's other work meanwhile.
+    const building = pool && o.prebuild && typeof explainer === 'function' ? prebuildOnPool(pool, workers, o.prebuild.model, o.prebuild.background, o.signal) : undefined;
     building?.catch(() => undefined);
     if (pool && o.meanwhile) {
       side = o.meanwhile();
@@ -131,7 +129,7 @@ export async function explainParallel(
       const e = ex.explain(X, n);
       return { base: e.base, values: e.values, margin: e.margin };
     }
-    return await onPool(pool, workers, joins, side, ex, inSharedMemory(shared), X, n, rowsPer, o);
+    return await onPool(pool, workers, side, ex, inSharedMemory(shared), X, n, rowsPer, o);
   } finally {
     await prepared;
     // this thread's other work never outlives the call (a failure here is the caller's to see when it awaits its own promise)
@@ -147,19 +145,11 @@ export async function explainParallel(
  * round-robin, each thread building its trees' tables (treeTables: the same function over the same covers,
  * so the same tables). Covers and tables come back in shared memory, ready for the explain chunks.
  */
-export async function prebuildOnPool(
-  pool: Piscina,
-  workers: number,
-  model: TreeEnsemble,
-  bg: FeatureRows,
-  signal?: AbortSignal,
-  caller = true,
-): Promise<Prebuilt> {
+export async function prebuildOnPool(pool: Piscina, workers: number, model: TreeEnsemble, bg: FeatureRows, signal?: AbortSignal): Promise<Prebuilt> {
   const { n } = bg;
   if (!Number.isInteger(n) || n < 0 || bg.X.length !== n * model.nFeatures) throw new RangeError(`background: ${bg.X.length} values for ${n} rows × ${model.nFeatures} features`);
   if (workers < 1) throw new RangeError('prebuildOnPool: no worker');
-  // (caller false: the workers' parts alone; this thread only sums)
-  const parts = workers + (caller ? 1 : 0);
+  const parts = workers + 1;
   const per = Math.ceil(n / parts);
   const shared = inSharedMemory(model);
   const X = inSharedMemory(bg.X);
@@ -168,7 +158,7 @@ export async function prebuildOnPool(
     return p;
   };
   const asked = Array.from({ length: workers }, (_, w) => {
-    const task: CoversTask = { kind: 'explain-covers', model: shared, X, from: Math.min(n, w * per), to: w === parts - 1 ? n : Math.min(n, (w + 1) * per) };
+    const task: CoversTask = { kind: 'explain-covers', model: shared, X, from: Math.min(n, w * per), to: Math.min(n, (w + 1) * per) };
     return guard(pool.run(task, { signal }) as Promise<Float64Array[]>);
   });
   const covers = model.trees.map((t) => new Float64Array(new SharedArrayBuffer(t.mode.length * Float64Array.BYTES_PER_ELEMENT)));
@@ -182,7 +172,7 @@ export async function prebuildOnPool(
   if (!usesTables(model)) return { covers, rows: n };
   const mine: number[] = [];
   const theirs: number[][] = Array.from({ length: workers }, () => []);
-  model.trees.forEach((_, k) => (k % parts === workers ? mine : theirs[k % parts]).push(k)); // (caller false: k % parts < workers, mine stays empty)
+  model.trees.forEach((_, k) => (k % parts === workers ? mine : theirs[k % parts]).push(k));
   const tablesAsked = theirs.map((trees) => {
     const task: TablesTask = { kind: 'explain-tables', model: shared, covers, trees };
     return guard(pool.run(task, { signal }) as Promise<TablesAnswer>);
@@ -196,7 +186,6 @@ export async function prebuildOnPool(
 async function onPool(
   pool: Piscina,
   workers: number,
-  joins: boolean,
   side: Promise<void> | undefined,
   ex: Explainer,
   shared: SharedExplainer,
@@ -243,7 +232,7 @@ async function onPool(
         throw e;
       }
     }
-    while (joins && !failed && next < chunks) {
+    while (!failed && next < chunks) {
       if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted');
       const i = next++;
       const [a, b] = rows(i);
