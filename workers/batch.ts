@@ -9,7 +9,7 @@
  * `stockflow features`, which has its own pool) never loads them.
  */
 import extract from './extract.js';
-import { isExplainPrepare, isExplainTask } from '../src/model/explain/tasks.js';
+import { isExplainPrepare, isExplainStageTask } from '../src/model/explain/tasks.js';
 import type { ExtractTask } from '../src/features/pool.js';
 
 let explainModule: Promise<typeof import('./explain.js')> | undefined;
@@ -20,6 +20,6 @@ export default async function batch(task: unknown): Promise<unknown> {
     await explainer();
     return true;
   }
-  if (isExplainTask(task)) return (await explainer()).default(task);
+  if (isExplainStageTask(task)) return (await explainer()).default(task);
   return extract(task as ExtractTask);
 }

@@ -23,12 +23,12 @@ import { REPORT_TOP, renderReport, type ReportInput, type StageTiming } from '..
 import { TOP_N } from '../output/html/top.js';
 import type { Driver } from '../output/drivers.js';
 import { historyFor, preloadCharts, writeHtmlReport } from '../output/html/write.js';
-import { removeOrphanTemps, stageFileWith, writeFileAtomic } from '../util/atomic-file.js';
+import { removeOrphanTemps, stageFileWith, writeFileAtomic, type StagedFile } from '../util/atomic-file.js';
 import type { Prediction, SkippedStock } from '../output/types.js';
-import { PredictionsStore } from '../predictions/store.js';
+import { PUBLICATION_SLICE_ROWS, PredictionsStore, type Publication } from '../predictions/store.js';
 import type { RunCounts, RunFinish, RunScope, RunStatus } from '../predictions/types.js';
 import type { ScoringModel } from '../model/types.js';
-import { ExplanationUnavailable, type Explainer } from '../model/explainers.js';
+import { ExplanationUnavailable, type Explainer, type Prebuilt } from '../model/explainers.js';
 import { explainParallel } from '../model/explain/parallel.js';
 import { readScorecard, type Scorecard } from '../model/evaluate.js';
 import { runDrivers, type RunDrivers } from './explain.js';
@@ -177,6 +177,9 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   log.info({ threads: o.threads, scope, selection }, 'batch started');
   // Set once the run's outcome is committed: a later failure (writing the report) must not rewrite it.
   let committed = false;
+  // The write's staged CSVs and its open publication (from the explain stage on): discarded, rolled back, on failure.
+  const staged: StagedFile[] = [];
+  let publication: Publication | undefined;
   // The run's worker pool (extraction, then explanations), destroyed after the explain stage or on failure.
   let pool: Piscina | undefined;
   let stopping: Promise<void> | undefined;
@@ -233,47 +236,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     const ranked = rank(fs.block.codes, probs, stocks);
     checkAbort();
 
-    // explain: every scored stock (docs/models.md, "Explanations"). A model that cannot be
-    // explained leaves the run as it is: no drivers stored, the report says why.
-    let explainBasis = '';
-    const explained = await timed('explain', async (): Promise<RunDrivers | string> => {
-      try {
-        // On every thread the run may use (this one and threads − 1 workers, started while this one builds the explainer): the same values as on one.
-        let basis = '';
-        const build = (): Explainer => {
-          const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }));
-          basis = ex.basis;
-          return ex;
-        };
-        const d = runDrivers(fs.block.codes, fs.block.values, probs, await explainParallel(build, fs.block.values, n, { threads: o.threads, signal: o.signal, pool }));
-        if (typeof d !== 'string') explainBasis = basis;
-        return d;
-      } catch (e) {
-        if (e instanceof ExplanationUnavailable) return e.reason;
-        if (o.signal?.aborted) throw interrupted();
-        throw e;
-      }
-    });
-    // The workers stop while this thread writes.
-    if (pool) {
-      stopping = pool.destroy();
-      pool = undefined;
-    }
-    const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
-    if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
-    // The drivers stay in their columns (#16): the rows the reports list get theirs as objects, the CSV looks each row's up as it writes it.
-    let driversOf: ((r: Prediction) => Driver[] | undefined) | undefined;
-    if (typeof explained !== 'string') {
-      const rowOf = new Map(fs.block.codes.map((c, i) => [c, i]));
-      driversOf = (r) => {
-        const i = rowOf.get(r.bse_code);
-        return i === undefined ? undefined : explained.table.row(i);
-      };
-      for (const r of ranked.slice(0, Math.max(REPORT_TOP, TOP_N))) r.drivers = driversOf(r);
-    }
-    checkAbort();
-
-    // write
+    // What the write needs and the explanations do not: the skips, the counts, whether the run publishes, where.
     const skips: SkipRecord[] = [...p.rejected, ...fs.block.skips];
     const skipped: SkippedStock[] = skips
       .map((s) => {
@@ -317,6 +280,91 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
     const tag = published ? undefined : `${scope === 'subset' ? 'subset' : 'run'}-${runId}`;
     const paths = { ...outputPaths(predictionsDir(o.dataDir), o.date, tag), database: predictionsDbPath(o.dataDir) };
     const timestamp = new Date().toISOString();
+
+    // The write's first part, which needs no explanation (#16): the skipped CSV, the predictions CSV without
+    // driver columns, and (a published run) the prediction, skip and feature rows, inside the publication's
+    // transaction, which stays open until the explanation rows join them and ONE commit publishes the lot. On
+    // several threads it runs while the pool's workers explain (explainParallel's meanwhile), in slices that
+    // let the workers' answers in; on one thread after the explanations. The CSVs are staged here and
+    // published only after the commit: a run that fails or is killed before it commits replaces no earlier file.
+    let base: Promise<void> | undefined;
+    const writeBase = (): Promise<void> =>
+      (base ??= (async () => {
+        checkAbort();
+        for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
+        staged.push(stageFileWith(paths.skippedCsv, (w) => writeSkippedCsv(w, skipped)));
+        if (!o.csvDrivers) staged.push(stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked)));
+        if (!published) return;
+        publication = out.beginPublication({
+          runId,
+          date: o.date,
+          asOf: p.ctx.asOf,
+          modelVersion: model.version,
+          modelType: model.type,
+          featureSetVersion: FEATURE_SET_VERSION,
+          predictions: ranked,
+          skipped,
+          features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
+          timestamp,
+        });
+        for (const _ of publication.baseRows(PUBLICATION_SLICE_ROWS)) {
+          void _;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          checkAbort();
+        }
+      })());
+
+    // explain: every scored stock (docs/models.md, "Explanations"). A model that cannot be
+    // explained leaves the run as it is: no drivers stored, the report says why.
+    // (Its time includes the write's first part when that runs meanwhile: see writeBase.)
+    let explainBasis = '';
+    const explained = await timed('explain', async (): Promise<RunDrivers | string> => {
+      try {
+        // On every thread the run may use (this one and the pool's workers, started while this one builds the explainer): the same values as on one.
+        let basis = '';
+        const build = (prebuilt?: Prebuilt): Explainer => {
+          const ex = model.explainer(() => ({ X: fs.block.values, n, what: `the run's ${n.toLocaleString('en-US')} feature rows` }), prebuilt);
+          basis = ex.basis;
+          return ex;
+        };
+        // On the pool, the explainer's covers and tables too (the workers would otherwise wait for this thread).
+        const trees = pool ? model.backgroundTrees?.() : undefined;
+        const e = await explainParallel(build, fs.block.values, n, {
+          threads: o.threads,
+          signal: o.signal,
+          pool,
+          meanwhile: pool ? writeBase : undefined,
+          prebuild: trees && { model: trees, background: { X: fs.block.values, n } },
+        });
+        const d = runDrivers(fs.block.codes, fs.block.values, probs, e);
+        if (typeof d !== 'string') explainBasis = basis;
+        return d;
+      } catch (e) {
+        if (e instanceof ExplanationUnavailable) return e.reason;
+        if (o.signal?.aborted) throw interrupted();
+        throw e;
+      }
+    });
+    // The workers stop while this thread writes.
+    if (pool) {
+      stopping = pool.destroy();
+      pool = undefined;
+    }
+    const explanations = typeof explained === 'string' ? `unavailable: ${explained}` : `explained (${explainBasis})`;
+    if (typeof explained === 'string') log.warn({ reason: explained }, 'explanations unavailable: the run stores no drivers');
+    // The drivers stay in their columns (#16): the rows the reports list get theirs as objects, the CSV looks each row's up as it writes it.
+    let driversOf: ((r: Prediction) => Driver[] | undefined) | undefined;
+    if (typeof explained !== 'string') {
+      const rowOf = new Map(fs.block.codes.map((c, i) => [c, i]));
+      driversOf = (r) => {
+        const i = rowOf.get(r.bse_code);
+        return i === undefined ? undefined : explained.table.row(i);
+      };
+      for (const r of ranked.slice(0, Math.max(REPORT_TOP, TOP_N))) r.drivers = driversOf(r);
+    }
+    checkAbort();
+
+    // write: the rest (the first part when it has not run yet), then the commit
     const finish: RunFinish = {
       status,
       asOf: p.ctx.asOf,
@@ -328,38 +376,21 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       explanations,
       error: status === 'budget_exceeded' ? `skipped ${(100 * skippedPct).toFixed(2)}% > ${(100 * maxErrorRate).toFixed(2)}%` : undefined,
     };
-    const written = await timed('write', () => {
-      // The CSVs are staged first and published only after the database commit:
-      // a run that fails or is killed before it commits replaces no earlier file.
-      for (const f of [paths.predictionsCsv, paths.skippedCsv, paths.report]) removeOrphanTemps(f);
-      const staged = [stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked, { drivers: o.csvDrivers, driversOf }))];
+    const written = await timed('write', async () => {
       let rows = 0;
       try {
-        staged.push(stageFileWith(paths.skippedCsv, (w) => writeSkippedCsv(w, skipped)));
-        if (published) {
-          // The rows and the run's finish (published = 1) in one transaction.
-          rows = out.publishRun(
-            {
-              runId,
-              date: o.date,
-              asOf: p.ctx.asOf,
-              modelVersion: model.version,
-              modelType: model.type,
-              featureSetVersion: FEATURE_SET_VERSION,
-              predictions: ranked,
-              skipped,
-              features: { codes: fs.block.codes, values: fs.block.values, imputed: fs.imputed },
-              timestamp,
-              explanations: typeof explained === 'string' ? undefined : explained.stored,
-            },
-            finish,
-          ).predictions;
+        await writeBase();
+        if (o.csvDrivers) staged.push(stageFileWith(paths.predictionsCsv, (w) => writePredictionsCsv(w, ranked, { drivers: true, driversOf })));
+        if (publication) {
+          // The explanation rows and the run's finish (published = 1) join the rows above: one commit.
+          publication.explanationRows(typeof explained === 'string' ? undefined : explained.stored);
+          rows = publication.commit(finish).predictions;
         } else {
           out.finishRun(runId, finish);
         }
         committed = true;
       } catch (e) {
-        for (const f of staged) f.discard();
+        publication?.rollback();
         throw e;
       }
       for (const f of staged) f.publish();
@@ -481,7 +512,14 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
   } catch (e) {
     o.progress?.stop();
     const status: RunStatus = e instanceof StockflowError && e.kind === 'INTERRUPTED' ? 'interrupted' : 'failed';
+    // An open publication ends first: its rows are discarded, and the run's bookkeeping below is not part of them.
     if (!committed) {
+      try {
+        publication?.rollback();
+      } catch {
+        // (the error that stopped the run is the one to report)
+      }
+      for (const f of staged) f.discard();
       try {
         out.finishRun(runId, { status, stageMs, error: (e as Error).message });
       } catch {

@@ -10,9 +10,9 @@
  * available the answer is ExplanationUnavailable, and the next call asks again
  * (a batch may have stored rows since).
  */
-import { ExplanationUnavailable, explainer, readModelForm, type Explainer, type FeatureRows, type ModelForm } from './explain/index.js';
+import { ExplanationUnavailable, explainer, readModelForm, type Explainer, type FeatureRows, type ModelForm, type Prebuilt, type TreeEnsemble } from './explain/index.js';
 
-export { ExplanationUnavailable, type Explainer, type FeatureRows };
+export { ExplanationUnavailable, type Explainer, type FeatureRows, type Prebuilt };
 
 interface Entry {
   form?: ModelForm;
@@ -42,9 +42,11 @@ function formOf(model: { bytes: Uint8Array }, entry: Entry): ModelForm {
 
 /**
  * The explainer of `model` (cached with it). Throws ExplanationUnavailable
- * with the reason when the model cannot be explained.
+ * with the reason when the model cannot be explained. `prebuilt`: the covers
+ * (and tables) of the background rows `background` gives, computed elsewhere
+ * (backgroundTreesOf's trees; the batch computes them on its pool).
  */
-export function explainerOf(model: { bytes: Uint8Array }, background?: BackgroundSource): Explainer & { basis: string } {
+export function explainerOf(model: { bytes: Uint8Array }, background?: BackgroundSource, prebuilt?: Prebuilt): Explainer & { basis: string } {
   let entry = cache.get(model);
   if (!entry) cache.set(model, (entry = {}));
   if (entry.explainer) return entry.explainer as Explainer & { basis: string };
@@ -59,7 +61,11 @@ export function explainerOf(model: { bytes: Uint8Array }, background?: Backgroun
     }
     basis = form.kind === 'linear' ? `feature means over ${bg.what}` : `node covers computed from ${bg.what}`;
   }
-  const ex = Object.assign(explainer(form, bg ? { background: { X: bg.X, n: bg.n } } : {}), { basis });
+  const pre = bg && form.kind === 'trees' && prebuilt?.rows === bg.n ? prebuilt : undefined;
+  const ex = Object.assign(
+    explainer(form, bg ? { background: { X: bg.X, n: bg.n }, covers: pre && { covers: pre.covers, rows: pre.rows }, tables: pre?.tables } : {}),
+    { basis },
+  );
   entry.explainer = ex;
   return ex;
 }
@@ -73,5 +79,22 @@ export function prepareExplainer(model: { bytes: Uint8Array }): void {
     formOf(model, entry);
   } catch {
     // explainerOf throws the same ExplanationUnavailable when it is asked for
+  }
+}
+
+/**
+ * The trees whose explainer (not built yet) computes its covers from background rows: what a caller may
+ * compute on several threads and hand to explainerOf as `prebuilt`; undefined otherwise (built already, no
+ * trees, covers of their own, a model that does not decode).
+ */
+export function backgroundTreesOf(model: { bytes: Uint8Array }): TreeEnsemble | undefined {
+  let entry = cache.get(model);
+  if (!entry) cache.set(model, (entry = {}));
+  if (entry.explainer) return undefined;
+  try {
+    const form = formOf(model, entry);
+    return form.kind === 'trees' && !form.hasCovers ? form : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -12,7 +12,7 @@ import type { ModelMeta } from './metadata.js';
 import { PROBABILITIES_OUTPUT } from './contract.js';
 import { ModelInvalidError } from './errors.js';
 import type { ScoringModel } from './types.js';
-import { explainerOf, prepareExplainer } from './explainers.js';
+import { backgroundTreesOf, explainerOf, prepareExplainer } from './explainers.js';
 export const DEFAULT_GROUP_SIZE = 1000;
 
 /** The first line of an onnxruntime error, without its bracketed prefix noise. */
@@ -162,7 +162,8 @@ export function asScoringModel(model: SessionModel & { readonly meta: ModelMeta;
     sha256: m.sha256,
     rocAuc: typeof m.metrics?.roc_auc === 'number' ? m.metrics.roc_auc : undefined,
     score: (X, n, groupSize) => scoreRows(model, X, n, groupSize),
-    explainer: (background) => explainerOf(model, background),
+    explainer: (background, prebuilt) => explainerOf(model, background, prebuilt),
+    backgroundTrees: () => backgroundTreesOf(model),
     prepareExplainer: () => prepareExplainer(model),
     release: release ?? (() => model.session.release()),
   };

@@ -1,4 +1,5 @@
-import type { BackgroundSource, Explainer } from './explainers.js';
+import type { BackgroundSource, Explainer, Prebuilt } from './explainers.js';
+import type { TreeEnsemble } from './explain/index.js';
 
 /**
  * What the batch and the server need of a model: its identity, a scoring
@@ -18,7 +19,12 @@ export interface ScoringModel {
    * `background` is asked for only when the model has no node covers of its own (docs/models.md).
    * Throws ExplanationUnavailable when the model cannot be explained.
    */
-  explainer(background?: BackgroundSource): Explainer & { basis: string };
+  explainer(background?: BackgroundSource, prebuilt?: Prebuilt): Explainer & { basis: string };
+  /**
+   * The trees whose explainer, not built yet, computes its covers from the background rows (the batch
+   * computes them, and the tables, on its pool: `prebuilt`); undefined when there is nothing to compute.
+   */
+  backgroundTrees?(): TreeEnsemble | undefined;
   /**
    * Decodes the model's trees for its explainer ahead of time (they do not depend on any rows), so that
    * `explainer()` later only computes what does; never throws (an unexplainable model says so there).

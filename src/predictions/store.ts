@@ -30,6 +30,7 @@ import type {
   ChallengerInput,
   ChallengerRunRow,
   DriftInput,
+  ExplanationColumns,
   DriftSubjectRow,
   ModelRef,
   OutcomeFilter,
@@ -769,82 +770,28 @@ export class PredictionsStore {
    * Publishes a run: replaces the date's rows for its model (and the date's
    * skips and feature rows) with `rows`, and marks the run finished and
    * published, in ONE transaction, so the run a reader finds for the date
-   * always matches the rows it reads.
+   * always matches the rows it reads. (The batch publishes in steps with
+   * {@link beginPublication}, the same statements in the same order.)
    */
-  publishRun(rows: RunRows, f: RunFinish): { predictions: number; skipped: number; features: number; explanations: number } {
-    const db = this.writable();
-    const delPred = db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?');
-    const insPred = db.prepare(
-      `INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type, prediction_timestamp)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const delSkip = db.prepare('DELETE FROM skipped_stocks WHERE prediction_date = ?');
-    const insSkip = db.prepare('INSERT INTO skipped_stocks (prediction_date, bse_code, reason, detail, run_id) VALUES (?, ?, ?, ?, ?)');
-    const delFeat = db.prepare('DELETE FROM feature_values WHERE prediction_date = ? AND feature_set_version = ?');
-    const insFeat = db.prepare(
-      `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)
-       VALUES (${new Array(N_FEATURES + 5).fill('?').join(', ')})`,
-    );
-    const delExpl = db.prepare('DELETE FROM prediction_explanations WHERE prediction_date = ? AND model_version = ?');
-    const delDrv = db.prepare('DELETE FROM prediction_drivers WHERE prediction_date = ? AND model_version = ?');
-    const insExpl = db.prepare(
-      'INSERT INTO prediction_explanations (bse_code, prediction_date, model_version, base_value, margin, run_id) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    const drivers = new RowBatcher(db, 'prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution)', 7);
-    const delOutcomes = db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?');
-    const delChallenger = db.prepare('DELETE FROM challenger_runs WHERE prediction_date = ? AND model_version = ?');
-    const r = rows;
-    db.transaction(() => {
-      delPred.run(r.date, r.modelVersion);
-      for (const p of r.predictions) {
-        insPred.run(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
-      }
-      delSkip.run(r.date);
-      for (const s of r.skipped) insSkip.run(r.date, s.bse_code, s.reason, s.detail, r.runId);
-      delFeat.run(r.date, r.featureSetVersion);
-      const row = new Array<number | string>(N_FEATURES + 5);
-      // feature_values, prediction_explanations and prediction_drivers are keyed by bse_code first: rows in code order
-      // append to their B-trees, where the universe's order (market cap) would insert all over them (#16: at 110,000
-      // stocks the write stage took 7.0 s of CPU time, 3.8 s in code order). Those tables have no rowid: the order is not stored.
-      const featureOrder = byCode(r.features.codes);
-      featureOrder.forEach((i) => {
-        const code = r.features.codes[i];
-        row[0] = code;
-        row[1] = r.date;
-        row[2] = r.asOf;
-        row[3] = r.featureSetVersion;
-        for (let j = 0; j < N_FEATURES; j++) row[4 + j] = r.features.values[i * N_FEATURES + j];
-        row[4 + N_FEATURES] = r.features.imputed[i];
-        insFeat.run(row);
-      });
-      // The date's explanations of this model are the run's (none when it could not explain: older ones are not kept beside new rows).
-      delExpl.run(r.date, r.modelVersion);
-      delDrv.run(r.date, r.modelVersion);
-      // The date's outcomes of this model were of the rows just replaced: recorded again once known.
-      delOutcomes.run(r.modelVersion, r.date);
-      // Its rows are now the date's published rows, no longer a challenger's (migration 007).
-      delChallenger.run(r.date, r.modelVersion);
-      const ex = r.explanations;
-      if (ex !== undefined) {
-        // Row i's drivers are slots i × k … i × k + k − 1 until a feature of −1.
-        const order = ex.codes === r.features.codes ? featureOrder : byCode(ex.codes);
-        order.forEach((i) => {
-          const code = ex.codes[i];
-          insExpl.run(code, r.date, r.modelVersion, ex.base, ex.margin[i], r.runId);
-          for (let q = 0; q < ex.k; q++) {
-            const at = i * ex.k + q;
-            const f = ex.feature[at];
-            if (f < 0) break;
-            const v = ex.value[at];
-            drivers.add(code, r.date, r.modelVersion, q + 1, FEATURE_NAMES[f], Number.isNaN(v) ? null : v, ex.contribution[at]);
-          }
-        });
-      }
-      drivers.flush();
-      this.updateFinish(db, r.runId, f, true);
-    }).immediate();
-    const ex = r.explanations;
-    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: ex?.codes.length ?? 0 };
+  publishRun(rows: RunRows, f: RunFinish): PublishedCounts {
+    const pub = this.beginPublication(rows);
+    try {
+      for (const _ of pub.baseRows()) void _;
+      pub.explanationRows(rows.explanations);
+      return pub.commit(f);
+    } finally {
+      pub.rollback();
+    }
+  }
+
+  /**
+   * A run's publication in steps, inside ONE transaction held open between them (BEGIN IMMEDIATE … COMMIT):
+   * the rows that need no explanation first (Publication.baseRows, in slices the caller may interleave with
+   * other work on this thread), then the explanation rows, then the run's finish and the commit; or a rollback,
+   * after which the date's rows are as they were. Nothing else may write through this store until it ends.
+   */
+  beginPublication(rows: Omit<RunRows, 'explanations'>): Publication {
+    return new Publication(this.writable(), rows, (db, runId, f) => this.updateFinish(db, runId, f, true));
   }
 
   /**
@@ -982,3 +929,188 @@ export class PredictionsStore {
   }
 }
 
+
+/** The rows a publication wrote. */
+export interface PublishedCounts {
+  predictions: number;
+  skipped: number;
+  features: number;
+  explanations: number;
+}
+
+// The hot loops of Publication.baseRows, outside the generator (plain functions: V8 optimises them as such).
+function predictionRows(ins: Statement, r: Omit<RunRows, 'explanations'>, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const p = r.predictions[i];
+    ins.run(p.bse_code, p.nse_symbol, p.company_name, r.date, p.label, round6(p.probability), p.confidence, r.modelVersion, r.modelType, r.timestamp);
+  }
+}
+
+function featureRows(ins: Statement, r: Omit<RunRows, 'explanations'>, order: Uint32Array, from: number, to: number, row: (number | string)[]): void {
+  const { codes, values, imputed } = r.features;
+  for (let q = from; q < to; q++) {
+    const i = order[q];
+    row[0] = codes[i];
+    row[1] = r.date;
+    row[2] = r.asOf;
+    row[3] = r.featureSetVersion;
+    for (let j = 0; j < N_FEATURES; j++) row[4 + j] = values[i * N_FEATURES + j];
+    row[4 + N_FEATURES] = imputed[i];
+    ins.run(row);
+  }
+}
+
+/** Rows between two points where {@link Publication.baseRows} lets its caller in. */
+export const PUBLICATION_SLICE_ROWS = 512;
+
+/**
+ * One run's publication, open (PredictionsStore.beginPublication): the statements of one transaction in
+ * publishRun's order: daily_predictions (their ids in the rows' order), skipped_stocks, feature_values, the
+ * deletes of the date's explanations, outcomes and challenger rows, then the explanation rows, then the
+ * run's finish. Any step that throws rolls the transaction back before it rethrows; so does rollback(),
+ * which does nothing once the publication has ended. A process killed meanwhile commits nothing (SQLite
+ * discards an uncommitted transaction when the database is next opened).
+ */
+export class Publication {
+  private open = true;
+  private explained = 0;
+  private featureOrder: Uint32Array | undefined;
+  private stepping = false;
+  constructor(
+    private readonly db: Db,
+    private readonly r: Omit<RunRows, 'explanations'>,
+    private readonly finish: (db: Db, runId: string, f: RunFinish) => void,
+  ) {
+    db.exec('BEGIN IMMEDIATE');
+  }
+
+  /** Whether the transaction is still open (neither committed nor rolled back). */
+  get active(): boolean {
+    return this.open;
+  }
+
+  /**
+   * Writes the rows that need no explanation, yielding after every `slice` rows (the transaction stays
+   * open meanwhile): iterate it to the end before explanationRows. A throw rolls back.
+   */
+  *baseRows(slice = Number.POSITIVE_INFINITY): Generator<void, void, void> {
+    this.check('baseRows');
+    this.stepping = true;
+    const { db, r } = this;
+    try {
+      const insPred = db.prepare(
+        `INSERT INTO daily_predictions (bse_code, nse_symbol, company_name, prediction_date, predicted_label, probability, confidence, model_version, model_type, prediction_timestamp)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const insSkip = db.prepare('INSERT INTO skipped_stocks (prediction_date, bse_code, reason, detail, run_id) VALUES (?, ?, ?, ?, ?)');
+      const insFeat = db.prepare(
+        `INSERT INTO feature_values (bse_code, prediction_date, as_of_date, feature_set_version, ${FEATURE_NAMES.join(', ')}, imputed_count)
+       VALUES (${new Array(N_FEATURES + 5).fill('?').join(', ')})`,
+      );
+      const step = Math.max(1, Math.min(slice, Number.MAX_SAFE_INTEGER));
+      db.prepare('DELETE FROM daily_predictions WHERE prediction_date = ? AND model_version = ?').run(r.date, r.modelVersion);
+      const P = r.predictions.length;
+      for (let a = 0; a < P; a += step) {
+        predictionRows(insPred, r, a, Math.min(P, a + step));
+        if (a + step < P || r.features.codes.length > 0) {
+          yield;
+          this.check('baseRows');
+        }
+      }
+      db.prepare('DELETE FROM skipped_stocks WHERE prediction_date = ?').run(r.date);
+      for (const s of r.skipped) insSkip.run(r.date, s.bse_code, s.reason, s.detail, r.runId);
+      db.prepare('DELETE FROM feature_values WHERE prediction_date = ? AND feature_set_version = ?').run(r.date, r.featureSetVersion);
+      // feature_values, prediction_explanations and prediction_drivers are keyed by bse_code first: rows in code order
+      // append to their B-trees, where the universe's order (market cap) would insert all over them (#16: at 110,000
+      // stocks the write stage took 7.0 s of CPU time, 3.8 s in code order). Those tables have no rowid: the order is not stored.
+      const featureOrder = byCode(r.features.codes);
+      const row = new Array<number | string>(N_FEATURES + 5);
+      const FN = featureOrder.length;
+      for (let a = 0; a < FN; a += step) {
+        featureRows(insFeat, r, featureOrder, a, Math.min(FN, a + step), row);
+        if (a + step < FN) {
+          yield;
+          this.check('baseRows');
+        }
+      }
+      // The date's explanations of this model are the run's (none when it could not explain: older ones are not kept beside new rows).
+      db.prepare('DELETE FROM prediction_explanations WHERE prediction_date = ? AND model_version = ?').run(r.date, r.modelVersion);
+      db.prepare('DELETE FROM prediction_drivers WHERE prediction_date = ? AND model_version = ?').run(r.date, r.modelVersion);
+      // The date's outcomes of this model were of the rows just replaced: recorded again once known.
+      db.prepare('DELETE FROM prediction_outcomes WHERE model_version = ? AND prediction_date = ?').run(r.modelVersion, r.date);
+      // Its rows are now the date's published rows, no longer a challenger's (migration 007).
+      db.prepare('DELETE FROM challenger_runs WHERE prediction_date = ? AND model_version = ?').run(r.date, r.modelVersion);
+      this.featureOrder = featureOrder;
+      this.stepping = false;
+    } catch (e) {
+      this.rollback();
+      throw e;
+    } finally {
+      // Left before its end (the caller stopped iterating): the publication cannot go on.
+      if (this.stepping) this.rollback();
+    }
+  }
+
+  /** The run's explanations (prediction_explanations, prediction_drivers); undefined: none (the model could not be explained). A throw rolls back. */
+  explanationRows(ex: ExplanationColumns | undefined): void {
+    this.check('explanationRows');
+    if (!this.featureOrder) throw this.fail(new Error('publication: explanationRows before baseRows ended'));
+    if (ex === undefined) return;
+    const { db, r } = this;
+    try {
+      const insExpl = db.prepare(
+        'INSERT INTO prediction_explanations (bse_code, prediction_date, model_version, base_value, margin, run_id) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      const drivers = new RowBatcher(db, 'prediction_drivers (bse_code, prediction_date, model_version, rank, feature, feature_value, contribution)', 7);
+      // Row i's drivers are slots i × k … i × k + k − 1 until a feature of −1.
+      const order = ex.codes === r.features.codes ? this.featureOrder : byCode(ex.codes);
+      for (const i of order) {
+        const code = ex.codes[i];
+        insExpl.run(code, r.date, r.modelVersion, ex.base, ex.margin[i], r.runId);
+        for (let q = 0; q < ex.k; q++) {
+          const at = i * ex.k + q;
+          const f = ex.feature[at];
+          if (f < 0) break;
+          const v = ex.value[at];
+          drivers.add(code, r.date, r.modelVersion, q + 1, FEATURE_NAMES[f], Number.isNaN(v) ? null : v, ex.contribution[at]);
+        }
+      }
+      drivers.flush();
+      this.explained = ex.codes.length;
+    } catch (e) {
+      throw this.fail(e);
+    }
+  }
+
+  /** Records the run's finish (published = 1) and commits every row written: the run is the date's. A throw rolls back. */
+  commit(f: RunFinish): PublishedCounts {
+    this.check('commit');
+    if (!this.featureOrder) throw this.fail(new Error('publication: commit before baseRows ended'));
+    try {
+      this.finish(this.db, this.r.runId, f);
+      this.db.exec('COMMIT');
+      this.open = false;
+    } catch (e) {
+      throw this.fail(e);
+    }
+    const r = this.r;
+    return { predictions: r.predictions.length, skipped: r.skipped.length, features: r.features.codes.length, explanations: this.explained };
+  }
+
+  /** Discards every row written (the date's rows stay as they were); nothing once the publication has ended. */
+  rollback(): void {
+    if (!this.open) return;
+    this.open = false;
+    // SQLite may have rolled back already (some errors end the transaction themselves).
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  private check(step: string): void {
+    if (!this.open) throw new Error(`publication: ${step} after the publication ended`);
+  }
+
+  private fail(e: unknown): unknown {
+    this.rollback();
+    return e;
+  }
+}

@@ -124,22 +124,58 @@ function checkRows(X: Float32Array, n: number, F: number, what: string): void {
  * model's own split rule (branch modes, missing-value direction).
  */
 export function backgroundCovers(model: TreeEnsemble, background: FeatureRows): Float64Array[] {
+  checkRows(background.X, background.n, model.nFeatures, 'background');
+  return backgroundCoversOf(model, background.X, 0, background.n, model.trees.map((t) => new Float64Array(t.mode.length)));
+}
+
+/**
+ * Adds the counts of background rows [from, to) of X (row-major, nFeatures a row) to `into` (one array per
+ * tree, a slot per node) and returns it. Counts are integers: counted in parts (rows split between threads)
+ * and summed, they are exactly {@link backgroundCovers}' in any order.
+ */
+export function backgroundCoversOf(model: TreeEnsemble, X: Float32Array, from: number, to: number, into: Float64Array[]): Float64Array[] {
   const F = model.nFeatures;
-  checkRows(background.X, background.n, F, 'background');
-  return model.trees.map((t) => {
-    const c = new Float64Array(t.mode.length);
-    for (let i = 0, o = 0; i < background.n; i++, o += F) {
+  model.trees.forEach((t, k) => {
+    const c = into[k];
+    for (let i = from, o = from * F; i < to; i++, o += F) {
       let p = 0;
       c[0] += 1;
       while (t.mode[p] !== MODE_LEAF) {
-        const x = background.X[o + t.feature[p]];
+        const x = X[o + t.feature[p]];
         const tr = t.missingTrue[p] && x !== x ? true : undefined;
         p = (tr ?? leafStep(t.mode[p], x, t.threshold[p])) ? t.trueChild[p] : t.falseChild[p];
         c[p] += 1;
       }
     }
-    return c;
   });
+  return into;
+}
+
+/** Whether an explainer of `model` uses per-tree tables (ExplainerOptions.algorithm; 'auto': when they fit in {@link TABLE_BUDGET}). */
+export function usesTables(model: TreeEnsemble, algorithm: ExplainerOptions['algorithm'] = 'auto'): boolean {
+  if (algorithm !== 'auto') return algorithm === 'tables';
+  const maxDepth = model.trees.reduce((m, t) => Math.max(m, t.depth), 0);
+  let size = 0;
+  for (const t of model.trees) if ((size += tableSize(t)) > TABLE_BUDGET) break;
+  return size <= TABLE_BUDGET && maxDepth <= 24;
+}
+
+/** Tree k's tables over its covers (null for a single-leaf tree): what an explainer using tables holds for it. */
+export function treeTables(model: TreeEnsemble, k: number, cover: Float64Array): TreeTables | null {
+  const t = model.trees[k];
+  return t.mode[0] === MODE_LEAF ? null : buildTables(t, cover);
+}
+
+/**
+ * What a tree explainer computes from its background rows, computed elsewhere (the batch's pool: rows and
+ * trees split between threads, src/model/explain/parallel.ts): the covers of `rows` background rows and,
+ * when the explainer uses tables, every tree's tables over them. Handed to {@link explainer} as
+ * ExplainerOptions.covers and .tables.
+ */
+export interface Prebuilt {
+  covers: Float64Array[];
+  rows: number;
+  tables?: (TreeTables | null)[];
 }
 
 // goesTrue without the missing test (done by the caller), kept local for the hot loop.
@@ -184,18 +220,12 @@ function treeExplainer(model: TreeEnsemble, o: ExplainerOptions): Explainer {
   for (let k = 0; k < model.trees.length; k++) base += treeExpectation(model.trees[k], covers[k]);
   const maxDepth = model.trees.reduce((m, t) => Math.max(m, t.depth), 0);
   const buf = new PathBuffers(maxDepth);
-  const want = o.algorithm ?? 'auto';
-  let useTables = want === 'tables';
-  if (want === 'auto') {
-    let size = 0;
-    for (const t of model.trees) if ((size += tableSize(t)) > TABLE_BUDGET) break;
-    useTables = size <= TABLE_BUDGET && maxDepth <= 24;
-  }
+  const useTables = usesTables(model, o.algorithm);
   const tables: readonly (TreeTables | null)[] = !useTables
     ? []
     : o.tables && o.tables.length === model.trees.length
       ? o.tables
-      : model.trees.map((t, k) => (t.mode[0] === MODE_LEAF ? null : buildTables(t, covers[k])));
+      : model.trees.map((_, k) => treeTables(model, k, covers[k]));
   const dis = new Int32Array(model.trees.reduce((m, t) => Math.max(m, t.mode.length), 0));
   return {
     kind: 'trees',
