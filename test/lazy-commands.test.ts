@@ -67,6 +67,8 @@ describe('lazy commands', () => {
     expect(mods).toContain('piscina');
     // the HTML report's charts were drawn: Vega (bundled into vega-render.js by the build) loaded during the run
     expect(mods).toContain('dist/src/output/html/vega-render.js');
+    // --no-notify: no email is sent, so the SMTP client is never loaded (src/notify/email.ts imports it on first send)
+    expect(mods).not.toContain('nodemailer');
   });
 
   it('the batch pipeline loads Vega only when it runs, not with its modules (#16: ~170 ms before "batch started")', () => {
