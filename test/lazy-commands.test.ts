@@ -65,8 +65,27 @@ describe('lazy commands', () => {
     const mods = loaded(['batch', '--date', '2025-11-14', '--no-notify', '--max-error-rate', '1', '--data-dir', fx.freshDataDir(), '--models-dir', fx.modelsDir]);
     expect(mods).toContain('onnxruntime-node');
     expect(mods).toContain('piscina');
-    // the HTML report's charts were drawn: Vega loaded during the run
-    expect(mods).toContain('vega');
+    // the HTML report's charts were drawn: Vega (bundled into vega-render.js by the build) loaded during the run
+    expect(mods).toContain('dist/src/output/html/vega-render.js');
+    // --no-notify: no email is sent, so the SMTP client is never loaded (src/notify/email.ts imports it on first send)
+    expect(mods).not.toContain('nodemailer');
+  });
+
+  it('the batch pipeline loads onnx-proto only when it decodes a model (#16: ≈ 80 ms of CPU before "batch started")', () => {
+    // onnx-proto is CommonJS, loaded through createRequire (src/model/onnx/read.ts): the module cache shows it.
+    const job = pathToFileURL(path.join(root, 'dist/src/batch/job.js')).href;
+    const read = pathToFileURL(path.join(root, 'dist/src/model/onnx/read.js')).href;
+    const script = `
+      import { createRequire } from 'node:module';
+      const cache = createRequire(import.meta.url).cache;
+      const loaded = () => Object.keys(cache).some((k) => k.includes('/node_modules/onnx-proto/'));
+      await import(${JSON.stringify(job)});
+      const atStart = loaded();
+      const { readModelForm } = await import(${JSON.stringify(read)});
+      const form = readModelForm(new Uint8Array(0));
+      console.log(JSON.stringify({ atStart, afterDecode: loaded(), kind: form.kind }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, LOG_LEVEL: 'silent' }, encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ atStart: false, afterDecode: true, kind: 'other' });
   });
 
   it('the batch pipeline loads Vega only when it runs, not with its modules (#16: ~170 ms before "batch started")', () => {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { NotifyConfig } from '../config.js';
 import { driftText, failureText, headline, scorecardText, type RunNotice } from './types.js';
@@ -118,12 +118,18 @@ export interface EmailSender {
   close(): void;
 }
 
-/** A sender over one nodemailer transport; each `send` is one delivery attempt. */
+/**
+ * A sender over one nodemailer transport; each `send` is one delivery attempt. nodemailer (≈ 50 ms of
+ * module loading) is imported by the first `send`, not with this module: the batch imports the notify
+ * stage at start, and a run that sends no email never loads it.
+ */
 export function createEmailSender(cfg: NotifyConfig, timeoutMs: number): EmailSender {
-  const transport = nodemailer.createTransport(smtpOptions(cfg, timeoutMs));
+  let transport: Transporter<SMTPTransport.SentMessageInfo> | undefined;
+  let loading: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+  const open = () => (loading ??= import('nodemailer').then((m) => (transport = m.default.createTransport(smtpOptions(cfg, timeoutMs)))));
   return {
     async send(m: EmailMessage): Promise<void> {
-      const info = await transport.sendMail({
+      const info = await (await open()).sendMail({
         from: m.from,
         to: m.to,
         subject: m.subject,
@@ -136,7 +142,9 @@ export function createEmailSender(cfg: NotifyConfig, timeoutMs: number): EmailSe
       }
     },
     close(): void {
-      transport.close();
+      // A transport still being created (close without a finished send) is closed once it exists.
+      if (transport) transport.close();
+      else void loading?.then((t) => t.close(), () => undefined);
     },
   };
 }

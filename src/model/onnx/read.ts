@@ -21,10 +21,17 @@
  * - `nodes_hitrates`, when present, holds per-node covers (see docs/models.md:
  *   stockflow's trainer writes the number of training rows through each node).
  */
-import onnxProto from 'onnx-proto';
+import { createRequire } from 'node:module';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 
-const { onnx } = onnxProto;
+/**
+ * onnx-proto (protobufjs and the generated ONNX schema, a CommonJS package: ≈ 80 ms of CPU to load) is
+ * required by the first decode, not with this module: the batch imports this module's modes and tree
+ * helpers with its pipeline, before "batch started", and decodes the model only for the explain stage.
+ */
+const require = createRequire(import.meta.url);
+let onnxNamespace: typeof OnnxTypes | undefined;
+const onnxOf = (): typeof OnnxTypes => (onnxNamespace ??= (require('onnx-proto') as { onnx: typeof OnnxTypes }).onnx);
 const utf8 = new TextDecoder();
 
 /** Split modes in the ONNX order; LEAF marks a leaf. */
@@ -107,7 +114,7 @@ const floatsOf = (a: Attrs, name: string): number[] | undefined => {
   if (direct && direct.length > 0) return direct;
   const t = a.get(`${name}_as_tensor`)?.t;
   if (!t) return direct;
-  const DT = onnx.TensorProto.DataType;
+  const DT = onnxOf().TensorProto.DataType;
   if (t.floatData && t.floatData.length > 0) return t.floatData.map(Number);
   if (t.doubleData && t.doubleData.length > 0) return t.doubleData.map(Number);
   const raw = t.rawData;
@@ -139,7 +146,7 @@ function postTransformOf(a: Attrs): PostTransform | string {
 
 /** Decodes ONNX model bytes into a {@link ModelForm}. Throws only on bytes that are not a ModelProto. */
 export function readModelForm(bytes: Uint8Array): ModelForm {
-  const proto = onnx.ModelProto.decode(bytes);
+  const proto = onnxOf().ModelProto.decode(bytes);
   const graph = proto.graph;
   if (!graph) return { kind: 'other', reason: 'the ONNX model has no graph' };
   const nodes = graph.node ?? [];
