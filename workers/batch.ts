@@ -2,11 +2,13 @@
  * piscina worker of the batch's one pool (src/features/pool.ts, batchPool): the
  * extraction tasks (workers/extract.ts), then the explain stage's chunks
  * (workers/explain.ts) on the same threads, already started and warm, instead
- * of a second pool started for the explain stage. The explain modules load on
- * the first explain task, or earlier on a prepare task
- * (src/model/explain/parallel.ts sends one to each worker it will use while
- * the calling thread builds the explainer), so extraction alone (and
- * `stockflow features`, which has its own pool) never loads them.
+ * of a second pool started for the explain stage. The explain modules start
+ * loading once a worker has finished its first extraction task, so they load
+ * between extraction tasks instead of after the last one (where they kept both
+ * workers idle ≈ 0.1–0.2 s on the demo market while the calling thread imputed
+ * and scored); a prepare task (src/model/explain/parallel.ts) or the first
+ * explain task waits for them. `stockflow features` has its own pool
+ * (workers/extract.js) and never loads them.
  */
 import extract from './extract.js';
 import { isExplainPrepare, isExplainStageTask } from '../src/model/explain/tasks.js';
@@ -21,5 +23,8 @@ export default async function batch(task: unknown): Promise<unknown> {
     return true;
   }
   if (isExplainStageTask(task)) return (await explainer()).default(task);
-  return extract(task as ExtractTask);
+  const block = extract(task as ExtractTask);
+  // The import runs on this thread's event loop between the next extraction tasks.
+  void explainer().catch(() => undefined);
+  return block;
 }
