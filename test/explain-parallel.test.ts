@@ -24,18 +24,13 @@ import { BATCH_WORKER_FILE, batchPool, poolSize } from '../src/features/pool.js'
 import { computeFeatures } from '../src/features/service.js';
 import { openMarketReadonly } from '../src/market/db.js';
 import { activeStocks } from '../src/market/reader.js';
+import { lcgFeatureRows } from './helpers/rand.js';
 
 const bytes = readFileSync(path.join(ROOT, 'models', 'upper-circuit', '1.0.0', 'model.onnx'));
 const buf = (a: Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-/** Deterministic rows (a small LCG), NaNs included, spread over each feature's plausible range. */
-function rows(n: number, seed: number): Float32Array {
-  const X = new Float32Array(n * N_FEATURES);
-  let s = seed >>> 0;
-  const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  for (let i = 0; i < X.length; i++) X[i] = next() < 0.03 ? NaN : (next() - 0.5) * 200;
-  return X;
-}
+/** Deterministic rows (a small LCG), NaNs included (test/helpers/rand.ts). */
+const rows = (n: number, seed: number): Float32Array => lcgFeatureRows(n, seed, N_FEATURES);
 
 describe('explainParallel = explain on one thread', () => {
   it('the worker is built', () => expect(existsSync(EXPLAIN_WORKER_FILE)).toBe(true));

@@ -15,17 +15,12 @@ import type { TreeTables } from '../src/model/explain/tables.js';
 import { EXPLAIN_WORKER_FILE, prebuildOnPool } from '../src/model/explain/parallel.js';
 import { N_FEATURES } from '../src/features/definition.js';
 import { ROOT } from './helpers/batch-fixture.js';
+import { lcgFeatureRows } from './helpers/rand.js';
 
 const form = readModelForm(readFileSync(path.join(ROOT, 'models', 'upper-circuit', '1.0.0', 'model.onnx'))) as TreeEnsemble;
 
-/** Deterministic rows (a small LCG), NaNs included. */
-function rows(n: number, seed: number): Float32Array {
-  const X = new Float32Array(n * N_FEATURES);
-  let s = seed >>> 0;
-  const next = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  for (let i = 0; i < X.length; i++) X[i] = next() < 0.03 ? NaN : (next() - 0.5) * 200;
-  return X;
-}
+/** Deterministic rows (a small LCG), NaNs included (test/helpers/rand.ts). */
+const rows = (n: number, seed: number): Float32Array => lcgFeatureRows(n, seed, N_FEATURES);
 
 /** Every element of two typed arrays, by Object.is; the first difference, or undefined. */
 function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): string | undefined {

@@ -3,10 +3,10 @@
  * publishing rows and the run record in one transaction, and the read-side
  * mapping of a dead process's `running` row to `interrupted`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PredictionsStore } from '../src/predictions/store.js';
@@ -14,17 +14,10 @@ import type { DriverRow, ExplanationColumns, RunFinish, RunRows } from '../src/p
 import { FEATURE_NAMES } from '../src/features/definition.js';
 import { N_FEATURES } from '../src/features/definition.js';
 import { lockFile } from '../src/util/lockfile.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const D = '2025-11-14';
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function dataDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), 'sf-store-'));
-  dirs.push(d);
-  return d;
-}
+const dataDir = tempDirs('sf-store-');
 
 const MODEL = { name: 'upper-circuit', version: '1.0.0', type: 'GBDT', sha256: 'x' };
 const counts = { universe: 2, processed: 2, skipped: 0, predictedUc: 1, high: 1, medium: 0, low: 0 };

@@ -5,28 +5,20 @@
  * reader sees the date's earlier run; a rollback, a step that fails, an iteration left early, or a
  * SIGKILL of the process leaves the earlier rows as they were.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PredictionsStore } from '../src/predictions/store.js';
 import type { ExplanationColumns, RunFinish, RunRows } from '../src/predictions/types.js';
 import { N_FEATURES } from '../src/features/definition.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const D = '2025-11-14';
 const MODEL = { name: 'upper-circuit', version: '1.0.0', type: 'GBDT', sha256: 'x' };
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-function dataDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), 'sf-pub-'));
-  dirs.push(d);
-  return d;
-}
+const dataDir = tempDirs('sf-pub-');
 
 /** n stocks in an order that is not the codes' (the universe's order: daily_predictions' ids follow it). */
 function rows(runId: string, n: number, seed: number): RunRows & { explanations: ExplanationColumns } {

@@ -226,16 +226,22 @@ describe('hand-built market with the edge cases', () => {
   });
 });
 
+/** A generated market in a temporary directory (removed, and its connection closed, after the file's tests). */
+async function generated(prefix: string, o: { stocks: number; days: number; seed: number }): Promise<{ db: Db; file: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(dir);
+  const file = path.join(dir, 'market.db');
+  await generateMarket({ file, ...o });
+  const db = openMarketReadonly(file);
+  dbs.push(db);
+  return { db, file };
+}
+
 describe('generated market', () => {
   let db: Db;
   let file: string;
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'stockflow-medians-gen-'));
-    dirs.push(dir);
-    file = path.join(dir, 'market.db');
-    await generateMarket({ file, stocks: 320, days: 400, seed: 11 });
-    db = openMarketReadonly(file);
-    dbs.push(db);
+    ({ db, file } = await generated('stockflow-medians-gen-', { stocks: 320, days: 400, seed: 11 }));
   });
 
   it('the medians equal sectorMedians on three dates; most stocks come from the workers', async () => {
@@ -264,12 +270,7 @@ describe('the pool extracts in bse_code order and gives the block back in input 
   let db: Db;
   let file: string;
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'stockflow-order-'));
-    dirs.push(dir);
-    file = path.join(dir, 'market.db');
-    await generateMarket({ file, stocks: 300, days: 340, seed: 5 });
-    db = openMarketReadonly(file);
-    dbs.push(db);
+    ({ db, file } = await generated('stockflow-order-', { stocks: 300, days: 340, seed: 5 }));
   });
 
   const bytes = (a: Float32Array | Float64Array | Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
