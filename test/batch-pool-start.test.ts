@@ -94,3 +94,22 @@ describe.runIf(LINUX)('a run that stops before extraction destroys the pool it s
     expect(t.after).toBe(t.before);
   });
 });
+
+describe("the batch pool's workers", () => {
+  it('run with the bounded young generation (WORKER_YOUNG_GENERATION_MB) and no bound on the old one', async () => {
+    const { WORKER_YOUNG_GENERATION_MB } = await import('../src/features/pool.js');
+    const pool = batchPool(2);
+    try {
+      await new Promise<void>((resolve) => (pool.threads.length >= 2 ? resolve() : pool.once('workerCreate', () => resolve())));
+      expect(pool.threads.length).toBe(2);
+      for (const w of pool.threads) {
+        expect(w.resourceLimits?.maxYoungGenerationSizeMb).toBe(WORKER_YOUNG_GENERATION_MB);
+        // The old generation keeps V8's own limit (unset: Node reports -1; or a default far above what a worker holds), so the bound cannot make a worker fail.
+        const old = w.resourceLimits?.maxOldGenerationSizeMb ?? -1;
+        expect(old <= 0 || old > 1000).toBe(true);
+      }
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
