@@ -15,7 +15,7 @@ let built: { key: string; ex: Explainer } | undefined;
 export default function explain(task: ExplainTask | CoversTask | TablesTask): unknown {
   // The explainer's build, split between threads (src/model/explain/parallel.ts, prebuildOnPool).
   if (isCoversTask(task)) {
-    const counts = backgroundCoversOf(task.model, task.X, task.from, task.to, task.model.trees.map((t) => new Float64Array(t.mode.length)));
+    const counts = backgroundCoversOf(task.model, task.X, task.from, task.to);
     return move({
       get [transferableSymbol]() {
         return counts.map((c) => c.buffer);

@@ -15,6 +15,7 @@ import { openMarketReadonly, type Db } from '../market/db.js';
 import { StockflowError, type ErrorKind } from '../errors.js';
 import { sqliteFileError } from '../util/sqlite.js';
 import type { ExtractionContext, FeatureBlock, StockRef } from './types.js';
+import { orderByKey } from '../util/order.js';
 
 export const TASK_SIZE = 100;
 
@@ -140,7 +141,7 @@ const IN_FLIGHT_PER_WORKER = 2;
  * order already.
  */
 export function codeOrder(refs: readonly StockRef[]): number[] | undefined {
-  const order = Array.from(refs, (_, i) => i).sort((a, b) => (refs[a].bse_code < refs[b].bse_code ? -1 : refs[a].bse_code > refs[b].bse_code ? 1 : a - b));
+  const order = Array.from(orderByKey(refs.map((r) => r.bse_code)));
   let moved = false;
   for (let p = 0; p < order.length; p++) {
     if (order[p] !== p) moved = true;
@@ -181,13 +182,14 @@ export function inInputOrder(block: FeatureBlock, refs: readonly StockRef[], ord
     out.missing[r] = block.missing[a];
     r++;
   }
-  if (block.medians) {
+  const m = block.medians;
+  if (m) {
     const k = N_MEDIAN_INPUTS;
-    const inputs = new Float64Array(block.medians.inputs.length);
+    const inputs = new Float64Array(m.inputs.length);
     const known = new Uint8Array(n);
     order.forEach((i, p) => {
-      inputs.set((block.medians as NonNullable<FeatureBlock['medians']>).inputs.subarray(p * k, (p + 1) * k), i * k);
-      known[i] = (block.medians as NonNullable<FeatureBlock['medians']>).known[p];
+      inputs.set(m.inputs.subarray(p * k, (p + 1) * k), i * k);
+      known[i] = m.known[p];
     });
     out.medians = { inputs, known };
   }

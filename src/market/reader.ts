@@ -9,7 +9,7 @@ import type { IsoDate } from './dates.js';
 import type { ResultRow } from './inputs.js';
 import type { Stock } from './types.js';
 import { isUpperCircuit } from './circuit.js';
-import { addDays } from './dates.js';
+import { addDays, isIsoDate } from './dates.js';
 import { actionsBetween, actionsOf, adjustBars, adjustResults } from './adjust.js';
 import { BandCursor, bandRowsOf, exchangeData, hitListCovers, isUpperHit, observedFor, observedSessions, observedUpperHits, observedUpperHitsOf, upperHitFlags } from './exchange.js';
 
@@ -131,14 +131,9 @@ export function oddActionCodes(db: Db, date: IsoDate): Set<string> {
   return out;
 }
 
-/** YYYY-MM-DD naming a real calendar day of year 1000 or later. */
+/** YYYY-MM-DD naming a real calendar day (isIsoDate) of year 1000 or later. */
 export function isCalendarDate(d: string): boolean {
-  if (!/^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$/.test(d)) return false;
-  const y = Number(d.slice(0, 4));
-  const m = Number(d.slice(5, 7));
-  const day = Number(d.slice(8, 10));
-  const t = new Date(Date.UTC(y, m - 1, day));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === day;
+  return d[0] !== '0' && isIsoDate(d);
 }
 
 /** Stocks per range query of {@link forEachActiveResults}: bounds the rows held at once, whatever the universe. */

@@ -48,6 +48,7 @@ import type {
   StoredExplanation,
   StoredFeatures,
 } from './types.js';
+import { orderByKey } from '../util/order.js';
 
 /**
  * Where the store's statements come from: its own handle, or a handle the
@@ -73,9 +74,7 @@ class HandleSource implements StatementSource {
 const round6 = (p: number): number => Math.round(p * 1e6) / 1e6;
 
 /** The positions of `codes` in code order. */
-function byCode(codes: readonly string[]): Uint32Array {
-  return Uint32Array.from(codes.keys()).sort((a, b) => (codes[a] < codes[b] ? -1 : codes[a] > codes[b] ? 1 : a - b));
-}
+const byCode = orderByKey;
 
 /**
  * Inserts rows of a narrow table ROWS_PER_INSERT at a time (one multi-row

@@ -125,15 +125,21 @@ function checkRows(X: Float32Array, n: number, F: number, what: string): void {
  */
 export function backgroundCovers(model: TreeEnsemble, background: FeatureRows): Float64Array[] {
   checkRows(background.X, background.n, model.nFeatures, 'background');
-  return backgroundCoversOf(model, background.X, 0, background.n, model.trees.map((t) => new Float64Array(t.mode.length)));
+  return backgroundCoversOf(model, background.X, 0, background.n);
 }
 
 /**
  * Adds the counts of background rows [from, to) of X (row-major, nFeatures a row) to `into` (one array per
- * tree, a slot per node) and returns it. Counts are integers: counted in parts (rows split between threads)
- * and summed, they are exactly {@link backgroundCovers}' in any order.
+ * tree, a slot per node; zeros by default) and returns it. Counts are integers: counted in parts (rows split
+ * between threads) and summed, they are exactly {@link backgroundCovers}' in any order.
  */
-export function backgroundCoversOf(model: TreeEnsemble, X: Float32Array, from: number, to: number, into: Float64Array[]): Float64Array[] {
+export function backgroundCoversOf(
+  model: TreeEnsemble,
+  X: Float32Array,
+  from: number,
+  to: number,
+  into: Float64Array[] = model.trees.map((t) => new Float64Array(t.mode.length)),
+): Float64Array[] {
   const F = model.nFeatures;
   model.trees.forEach((t, k) => {
     const c = into[k];
